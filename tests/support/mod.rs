@@ -1,0 +1,5 @@
+//! Test servers and helpers shared by the integration tests: real sockets, no protocol mocks.
+#![allow(dead_code)]
+
+pub mod ftp_server;
+pub mod sftp_server;

@@ -1,0 +1,1 @@
+//! In-process SFTP server (russh server + russh-sftp handler) with fault injection.
