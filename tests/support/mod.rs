@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod ftp_server;
+pub mod real_servers;
 pub mod sftp_server;

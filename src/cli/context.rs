@@ -1,0 +1,93 @@
+//! What every command needs: resolved paths, the loaded config, and ways to open the store and
+//! unlock the vault (from a key file, `FERRY_PASSPHRASE_FILE`, or a prompt on the terminal).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use secrecy::SecretString;
+
+use super::secrets;
+use crate::config::Config;
+use crate::paths::Paths;
+use crate::store::Store;
+use crate::vault::{Argon2Cost, Kdf, Unlock, VaultKey};
+
+/// Paths and config for one run.
+pub struct Context {
+    pub paths: Paths,
+    pub config: Config,
+}
+
+impl Context {
+    pub fn new(config: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<Context> {
+        let paths = Paths::resolve(config, data_dir)?;
+        let config = Config::load(&paths.config_file, paths.config_explicit)?;
+        Ok(Context { paths, config })
+    }
+
+    /// Starts the file log; failures only cost the log, never the command.
+    pub fn start_logging(&self) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+        crate::logging::init(&self.paths.log_dir(), &self.config.log).ok()
+    }
+
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.paths.store_file())?)
+    }
+
+    /// Argon2id cost for new passphrases, from the config.
+    pub fn argon2_cost(&self) -> Argon2Cost {
+        Argon2Cost {
+            memory_kib: (self.config.vault.argon2_memory.0 / 1024) as u32,
+            passes: self.config.vault.argon2_passes,
+        }
+    }
+
+    /// Unlocks the vault of `store`, asking for the passphrase on the terminal if need be.
+    pub fn unlock(&self, store: &Store) -> anyhow::Result<VaultKey> {
+        let header = store
+            .vault_header()?
+            .ok_or(crate::store::StoreError::VaultNotInitialised)?;
+        let unlock = match &header.kdf {
+            Kdf::KeyFile { hint } => Unlock::KeyFile(self.key_file(hint.as_ref())?),
+            Kdf::Argon2id { .. } => Unlock::Passphrase(current_passphrase()?),
+        };
+        Ok(header.unlock(&unlock)?)
+    }
+
+    /// The key file to use: `FERRY_KEY_FILE`, `vault.key_file`, systemd's credential, or the path
+    /// recorded when the vault was set up.
+    fn key_file(&self, hint: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+        if let Some(path) = std::env::var_os("FERRY_KEY_FILE") {
+            return Ok(PathBuf::from(path));
+        }
+        if let Some(path) = &self.config.vault.key_file {
+            return Ok(crate::paths::expand_tilde(&path.to_string_lossy()));
+        }
+        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let path = PathBuf::from(dir).join("ferry.key");
+            if path.exists() {
+                return Ok(path);
+            }
+        }
+        match hint {
+            Some(path) => Ok(path.clone()),
+            None => {
+                bail!("vault locked: set FERRY_KEY_FILE or vault.key_file to the vault's key file")
+            }
+        }
+    }
+}
+
+/// The current passphrase: `FERRY_PASSPHRASE_FILE`, or a prompt when on a terminal.
+fn current_passphrase() -> anyhow::Result<SecretString> {
+    if let Some(file) = std::env::var_os("FERRY_PASSPHRASE_FILE") {
+        return secrets::first_line_of(&PathBuf::from(file))
+            .context("reading FERRY_PASSPHRASE_FILE");
+    }
+    if !secrets::stdin_is_terminal() {
+        bail!(
+            "vault locked: no terminal to ask for the passphrase; set FERRY_PASSPHRASE_FILE (or use a key-file vault)"
+        );
+    }
+    secrets::prompt("Vault passphrase: ")
+}

@@ -1,0 +1,548 @@
+//! `ferry profile add | list | show | edit | rm | import-ssh-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::{Context, print_json, secrets};
+use crate::profile::{
+    HostKeyPolicy, Profile, ProfileError, ProfileSecret, Protocol, parse_url, validate_name,
+};
+use crate::remote::keyfile;
+use crate::store::{LogLevel, Store};
+use crate::vault::loose_permissions_warning;
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Add a profile: URL is sftp://user@host[:port][/dir], ftp://… or ftps://…
+    Add {
+        name: String,
+        url: String,
+        /// ftps:// with TLS from the first byte (usually port 990).
+        #[arg(long)]
+        implicit_tls: bool,
+        #[command(flatten)]
+        options: ProfileOptions,
+    },
+    /// List the profiles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile (secrets appear only as "set").
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a profile.
+    Edit {
+        name: String,
+        /// A new address: sftp://user@host[:port][/dir], ftp://… or ftps://…
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, requires = "url")]
+        implicit_tls: bool,
+        /// Give the profile a new name.
+        #[arg(long, value_name = "NEW_NAME")]
+        rename: Option<String>,
+        /// Forget the stored password.
+        #[arg(long, conflicts_with_all = ["password_stdin", "ask_password"])]
+        clear_password: bool,
+        /// Stop using a key file.
+        #[arg(long, conflicts_with = "key")]
+        no_key: bool,
+        /// Stop using the ssh-agent.
+        #[arg(long, conflicts_with = "agent")]
+        no_agent: bool,
+        /// Forget the local start directory.
+        #[arg(long, conflicts_with = "local_dir")]
+        no_local_dir: bool,
+        #[command(flatten)]
+        options: ProfileOptions,
+    },
+    /// Remove a profile.
+    Rm { name: String },
+    /// Import the concrete hosts of ~/.ssh/config as SFTP profiles.
+    ImportSshConfig {
+        /// Read this file instead of ~/.ssh/config.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Show what would be imported without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace profiles that already have a host's name.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+/// Options shared by `add` and `edit`.
+#[derive(Debug, Args, Default)]
+pub struct ProfileOptions {
+    /// Read the password from the first line of stdin.
+    #[arg(long, conflicts_with = "ask_password")]
+    pub password_stdin: bool,
+    /// Ask for the password without echo.
+    #[arg(long)]
+    pub ask_password: bool,
+    /// Log in with this SSH private key.
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Read the key's passphrase from the first line of stdin.
+    #[arg(long, requires = "key", conflicts_with = "password_stdin")]
+    pub key_passphrase_stdin: bool,
+    /// Log in through the ssh-agent at SSH_AUTH_SOCK.
+    #[arg(long)]
+    pub agent: bool,
+    /// Start the local pane in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub local_dir: Option<PathBuf>,
+    /// Most connections ferry opens to this server at once (1-64).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u32>,
+    /// What to do with an unknown SSH host key.
+    #[arg(long, value_enum)]
+    pub host_key_policy: Option<HostKeyPolicy>,
+    /// Seconds allowed to connect and log in (1-3600).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u32>,
+}
+
+pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ProfileCommand::Add {
+            name,
+            url,
+            implicit_tls,
+            options,
+        } => add(ctx, &name, &url, implicit_tls, options)?,
+        ProfileCommand::List { json } => list(ctx, json)?,
+        ProfileCommand::Show { name, json } => show(ctx, &name, json)?,
+        ProfileCommand::Edit {
+            name,
+            url,
+            implicit_tls,
+            rename,
+            clear_password,
+            no_key,
+            no_agent,
+            no_local_dir,
+            options,
+        } => {
+            let edits = Edits {
+                url,
+                implicit_tls,
+                rename,
+                clear_password,
+                no_key,
+                no_agent,
+                no_local_dir,
+            };
+            edit(ctx, &name, edits, options)?
+        }
+        ProfileCommand::Rm { name } => remove(ctx, &name)?,
+        ProfileCommand::ImportSshConfig {
+            file,
+            dry_run,
+            replace,
+        } => super::import::run(ctx, file, dry_run, replace)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add(
+    ctx: &Context,
+    name: &str,
+    url: &str,
+    implicit_tls: bool,
+    options: ProfileOptions,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let url = parse_url(url, implicit_tls)?;
+    let store = ctx.open_store()?;
+    if store.profile(name).is_ok() {
+        bail!("a profile named `{name}` already exists (change it with `ferry profile edit`)");
+    }
+    let now = now();
+    let mut profile = Profile {
+        id: 0,
+        name: name.to_string(),
+        protocol: url.protocol,
+        host: url.host,
+        port: url.port,
+        user: url.user.unwrap_or_else(|| default_user(url.protocol)),
+        remote_dir: url.dir,
+        local_dir: None,
+        key_file: None,
+        agent: false,
+        password: None,
+        key_passphrase: None,
+        max_connections: Profile::DEFAULT_MAX_CONNECTIONS,
+        host_key_policy: HostKeyPolicy::default(),
+        timeout_secs: None,
+        cert_pin: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let secrets = apply_options(&mut profile, &options)?;
+    profile.id = store.reserve_profile_id()?;
+    seal_secrets(ctx, &store, &mut profile, secrets)?;
+    store.add_profile(&profile)?;
+    store.log(
+        LogLevel::Info,
+        "profile",
+        &format!("profile `{name}` added ({})", profile.url()),
+    )?;
+    tracing::info!(profile = name, url = %profile.url(), "profile added");
+    println!("added profile {name}: {}", profile.url());
+    if profile.protocol == Protocol::Ftp {
+        eprintln!(
+            "warning: plain FTP sends the password and files unencrypted; prefer ftps:// or sftp://"
+        );
+    }
+    Ok(())
+}
+
+/// Secrets collected for a profile, sealed once the profile has its id.
+#[derive(Default)]
+struct NewSecrets {
+    password: Option<SecretString>,
+    key_passphrase: Option<SecretString>,
+}
+
+/// Applies the shared options to `profile`, validating each; returns secrets to seal.
+fn apply_options(profile: &mut Profile, options: &ProfileOptions) -> anyhow::Result<NewSecrets> {
+    let mut secrets = NewSecrets::default();
+    if let Some(n) = options.max_connections {
+        if !(1..=64).contains(&n) {
+            return Err(ProfileError::BadMaxConnections.into());
+        }
+        profile.max_connections = n;
+    }
+    if let Some(secs) = options.timeout {
+        if !(1..=3600).contains(&secs) {
+            return Err(ProfileError::BadTimeout.into());
+        }
+        profile.timeout_secs = Some(secs);
+    }
+    if let Some(policy) = options.host_key_policy {
+        profile.host_key_policy = policy;
+    }
+    if let Some(dir) = &options.local_dir {
+        if !dir.is_dir() {
+            bail!("--local-dir {}: not a directory", dir.display());
+        }
+        profile.local_dir = Some(std::path::absolute(dir)?);
+    }
+    if options.agent {
+        require_sftp(profile, "--agent")?;
+        profile.agent = true;
+    }
+    if let Some(key) = &options.key {
+        require_sftp(profile, "--key")?;
+        let key = std::path::absolute(key)?;
+        let encrypted = keyfile::needs_passphrase(&key)?;
+        if let Some(warning) = loose_permissions_warning(&key) {
+            eprintln!("{warning}");
+        }
+        if encrypted {
+            let passphrase = if options.key_passphrase_stdin {
+                secrets::first_line_of_stdin()?
+            } else if secrets::stdin_is_terminal() {
+                secrets::prompt(&format!("Passphrase for {}: ", key.display()))?
+            } else {
+                bail!(
+                    "key file {} is encrypted: pass its passphrase with --key-passphrase-stdin",
+                    key.display()
+                );
+            };
+            keyfile::load(&key, Some(&passphrase))?;
+            secrets.key_passphrase = Some(passphrase);
+        } else {
+            profile.key_passphrase = None;
+        }
+        profile.key_file = Some(key);
+    }
+    if options.password_stdin {
+        secrets.password = Some(secrets::first_line_of_stdin()?);
+    } else if options.ask_password {
+        if !secrets::stdin_is_terminal() {
+            bail!("--ask-password needs a terminal; use --password-stdin in scripts");
+        }
+        secrets.password = Some(secrets::prompt(&format!(
+            "Password for {}@{}: ",
+            profile.user,
+            profile.address()
+        ))?);
+    }
+    Ok(secrets)
+}
+
+fn require_sftp(profile: &Profile, option: &str) -> Result<(), ProfileError> {
+    if profile.protocol == Protocol::Sftp {
+        Ok(())
+    } else {
+        Err(ProfileError::NotForProtocol(format!(
+            "{option} applies to sftp:// profiles only"
+        )))
+    }
+}
+
+/// Seals new secrets into `profile` (which has its final id); unlocks the vault only if needed.
+fn seal_secrets(
+    ctx: &Context,
+    store: &Store,
+    profile: &mut Profile,
+    secrets: NewSecrets,
+) -> anyhow::Result<()> {
+    if secrets.password.is_none() && secrets.key_passphrase.is_none() {
+        return Ok(());
+    }
+    let key = ctx.unlock(store)?;
+    if let Some(password) = secrets.password {
+        profile.password = Some(key.seal(profile.slot(ProfileSecret::Password), &password));
+    }
+    if let Some(passphrase) = secrets.key_passphrase {
+        profile.key_passphrase =
+            Some(key.seal(profile.slot(ProfileSecret::KeyPassphrase), &passphrase));
+    }
+    Ok(())
+}
+
+struct Edits {
+    url: Option<String>,
+    implicit_tls: bool,
+    rename: Option<String>,
+    clear_password: bool,
+    no_key: bool,
+    no_agent: bool,
+    no_local_dir: bool,
+}
+
+fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let mut profile = store.profile(name)?;
+    if let Some(url) = &edits.url {
+        let url = parse_url(url, edits.implicit_tls)?;
+        if url.protocol != Protocol::Sftp {
+            profile.key_file = None;
+            profile.key_passphrase = None;
+            profile.agent = false;
+        }
+        profile.protocol = url.protocol;
+        profile.host = url.host;
+        profile.port = url.port;
+        profile.user = url.user.unwrap_or_else(|| default_user(url.protocol));
+        profile.remote_dir = url.dir;
+    }
+    if let Some(new_name) = &edits.rename {
+        validate_name(new_name)?;
+        profile.name = new_name.clone();
+    }
+    if edits.clear_password {
+        profile.password = None;
+    }
+    if edits.no_key {
+        profile.key_file = None;
+        profile.key_passphrase = None;
+    }
+    if edits.no_agent {
+        profile.agent = false;
+    }
+    if edits.no_local_dir {
+        profile.local_dir = None;
+    }
+    let secrets = apply_options(&mut profile, &options)?;
+    seal_secrets(ctx, &store, &mut profile, secrets)?;
+    profile.updated_at = now();
+    store.update_profile(name, &profile)?;
+    store.log(
+        LogLevel::Info,
+        "profile",
+        &format!("profile `{name}` changed"),
+    )?;
+    tracing::info!(profile = name, "profile changed");
+    println!("updated profile {}: {}", profile.name, profile.url());
+    Ok(())
+}
+
+fn remove(ctx: &Context, name: &str) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    store.remove_profile(name)?;
+    store.log(
+        LogLevel::Info,
+        "profile",
+        &format!("profile `{name}` removed"),
+    )?;
+    tracing::info!(profile = name, "profile removed");
+    println!("removed profile {name}");
+    Ok(())
+}
+
+/// A profile as shown to people and scripts: secrets only as "set".
+#[derive(Debug, Serialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub url: String,
+    pub protocol: Protocol,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub remote_dir: Option<String>,
+    pub local_dir: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub agent: bool,
+    pub password: Option<&'static str>,
+    pub key_passphrase: Option<&'static str>,
+    pub max_connections: u32,
+    pub host_key_policy: HostKeyPolicy,
+    pub timeout_secs: Option<u32>,
+    pub cert_pin: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Profile> for ProfileView {
+    fn from(p: &Profile) -> Self {
+        let set = |present: bool| present.then_some("set");
+        ProfileView {
+            name: p.name.clone(),
+            url: p.url(),
+            protocol: p.protocol,
+            host: p.host.clone(),
+            port: p.port,
+            user: p.user.clone(),
+            remote_dir: p.remote_dir.clone(),
+            local_dir: p.local_dir.clone(),
+            key_file: p.key_file.clone(),
+            agent: p.agent,
+            password: set(p.password.is_some()),
+            key_passphrase: set(p.key_passphrase.is_some()),
+            max_connections: p.max_connections,
+            host_key_policy: p.host_key_policy,
+            timeout_secs: p.timeout_secs,
+            cert_pin: p.cert_pin.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+fn list(ctx: &Context, json: bool) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let profiles = store.list_profiles()?;
+    if json {
+        let views: Vec<ProfileView> = profiles.iter().map(ProfileView::from).collect();
+        return print_json(&views);
+    }
+    if profiles.is_empty() {
+        println!("no profiles yet (add one with `ferry profile add NAME URL`)");
+        return Ok(());
+    }
+    let width = profiles
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:13}  {:30}  AUTH",
+        "NAME", "PROTOCOL", "ADDRESS"
+    );
+    for p in &profiles {
+        let address = format!("{}@{}", p.user, p.address());
+        println!(
+            "{:width$}  {:13}  {:30}  {}",
+            p.name,
+            p.protocol.to_string(),
+            address,
+            auth_summary(p)
+        );
+    }
+    Ok(())
+}
+
+fn auth_summary(p: &Profile) -> String {
+    let mut parts = Vec::new();
+    if p.agent {
+        parts.push("agent".to_string());
+    }
+    if let Some(key) = &p.key_file {
+        parts.push(format!("key {}", key.display()));
+    }
+    if p.password.is_some() {
+        parts.push("password".to_string());
+    }
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn show(ctx: &Context, name: &str, json: bool) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let profile = store.profile(name)?;
+    let view = ProfileView::from(&profile);
+    if json {
+        return print_json(&view);
+    }
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+    let set = |v: Option<&str>| v.unwrap_or("not set").to_string();
+    let default_timeout = ctx.config.connection.timeout.to_string();
+    let rows = [
+        ("name", view.name.clone()),
+        ("url", view.url.clone()),
+        ("protocol", view.protocol.to_string()),
+        ("address", profile.address()),
+        ("user", view.user.clone()),
+        ("remote dir", or_dash(view.remote_dir.clone())),
+        (
+            "local dir",
+            or_dash(view.local_dir.as_ref().map(|d| d.display().to_string())),
+        ),
+        (
+            "key file",
+            or_dash(view.key_file.as_ref().map(|k| k.display().to_string())),
+        ),
+        ("key passphrase", set(view.key_passphrase)),
+        (
+            "ssh-agent",
+            if view.agent { "yes" } else { "no" }.to_string(),
+        ),
+        ("password", set(view.password)),
+        ("host key policy", view.host_key_policy.to_string()),
+        ("max connections", view.max_connections.to_string()),
+        (
+            "timeout",
+            view.timeout_secs
+                .map(|s| format!("{s}s"))
+                .unwrap_or_else(|| format!("{default_timeout} (default)")),
+        ),
+        ("pinned cert", or_dash(view.cert_pin.clone())),
+    ];
+    for (label, value) in rows {
+        println!("{:16} {value}", format!("{label}:"));
+    }
+    Ok(())
+}
+
+fn default_user(protocol: Protocol) -> String {
+    if protocol.is_ftp() {
+        "anonymous".to_string()
+    } else {
+        crate::profile::local_user()
+    }
+}
+
+pub(super) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,20 @@
+//! ferry: move files between this machine and SFTP, FTP and FTPS servers.
+//!
+//! A tour of the crate:
+//! - [`paths`] and [`config`]: where files live and what `config.toml` says.
+//! - [`vault`]: the key that seals secrets (Argon2id passphrase or key file) and the sealing itself.
+//! - [`store`]: the one redb file holding profiles, settings, the system log and transfer history.
+//! - [`profile`] and [`ssh_config`]: server profiles, their URLs and import from `~/.ssh/config`.
+//! - [`remote`]: the `Remote` trait with SFTP, FTP/FTPS and local implementations, and host-key trust.
+//! - [`cli`]: the command line, a thin layer over the rest.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod paths;
+pub mod profile;
+pub mod remote;
+pub mod ssh_config;
+pub mod store;
+pub mod units;
+pub mod vault;

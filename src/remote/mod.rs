@@ -1,0 +1,4 @@
+//! Remote file systems behind one trait: SFTP, FTP/FTPS and the local disk.
+
+pub mod hostkeys;
+pub mod keyfile;

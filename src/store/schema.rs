@@ -1,0 +1,79 @@
+//! Schema versions and migrations. A migration runs in one write transaction together with the
+//! version bump, so a store is always wholly at one version. A store newer than this ferry is
+//! refused before anything is written.
+
+use redb::{ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use super::{LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError};
+
+/// The schema this ferry writes.
+pub const CURRENT_VERSION: u32 = 1;
+
+const VERSION_KEY: &str = "schema_version";
+
+type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
+
+/// `MIGRATIONS[n]` brings a store from version `n` to `n + 1`.
+const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [create_v1];
+
+fn create_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(META)?;
+    txn.open_table(PROFILES)?;
+    txn.open_table(PROFILE_NAMES)?;
+    txn.open_table(SETTINGS)?;
+    txn.open_table(LOG)?;
+    Ok(())
+}
+
+/// The version recorded in the file (0 for a new, empty file).
+pub(super) fn version_in(store: &Store, txn: &ReadTransaction) -> Result<u32, StoreError> {
+    let table = match txn.open_table(META) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(err) => return Err(store.db_err(err)),
+    };
+    let value = table.get(VERSION_KEY).map_err(|e| store.db_err(e))?;
+    Ok(value
+        .and_then(|guard| guard.value().try_into().ok().map(u32::from_le_bytes))
+        .unwrap_or(0))
+}
+
+/// Brings the store to `target`, refusing a store that is already newer than this ferry.
+pub(super) fn migrate(store: &Store, target: u32) -> Result<(), StoreError> {
+    let found = {
+        let txn = store.db.begin_read().map_err(|e| store.db_err(e))?;
+        version_in(store, &txn)?
+    };
+    if found > CURRENT_VERSION {
+        return Err(StoreError::Newer {
+            path: store.path.clone(),
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    if found >= target {
+        return Ok(());
+    }
+    store.write(|txn| {
+        for migration in &MIGRATIONS[found as usize..target as usize] {
+            migration(txn).map_err(|e| store.db_err(e))?;
+        }
+        let mut meta = txn.open_table(META).map_err(|e| store.db_err(e))?;
+        meta.insert(VERSION_KEY, target.to_le_bytes().as_slice())
+            .map_err(|e| store.db_err(e))?;
+        Ok(())
+    })?;
+    tracing::info!(from = found, to = target, "store schema migrated");
+    Ok(())
+}
+
+/// Writes a schema version directly (tests use it to fake a store from a newer ferry).
+#[doc(hidden)]
+pub fn force_version(store: &Store, version: u32) -> Result<(), StoreError> {
+    store.write(|txn| {
+        let mut meta = txn.open_table(META).map_err(|e| store.db_err(e))?;
+        meta.insert(VERSION_KEY, version.to_le_bytes().as_slice())
+            .map_err(|e| store.db_err(e))?;
+        Ok(())
+    })
+}
