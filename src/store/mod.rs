@@ -106,12 +106,13 @@ impl Store {
             crate::paths::ensure_private_dir(dir).map_err(io_err)?;
         }
         let lock = lock::HolderLock::acquire(path)?;
-        let opened = catch_unwind(AssertUnwindSafe(|| {
+        schema::refuse_newer_untouched(path)?;
+        let opened = without_panic(|| {
             Database::builder()
                 .set_check_integrity_on_open(true)
                 .set_cache_size(32 << 20)
                 .create(path)
-        }));
+        });
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(err)) => return Err(open_error(path, err)),
@@ -168,6 +169,16 @@ impl Store {
     pub(crate) fn db_err(&self, err: impl Into<redb::Error>) -> StoreError {
         classify(&self.path, err.into())
     }
+}
+
+/// Runs `f`, turning a panic into `Err(())` without printing it: redb may panic on a file that
+/// was altered behind its back, and that must come out as one "damaged" message.
+pub(crate) fn without_panic<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|_| ())
 }
 
 fn open_error(path: &Path, err: redb::DatabaseError) -> StoreError {

@@ -2,6 +2,8 @@
 //! version bump, so a store is always wholly at one version. A store newer than this ferry is
 //! refused before anything is written.
 
+use std::path::Path;
+
 use redb::{ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use super::{LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError};
@@ -36,6 +38,32 @@ pub(super) fn version_in(store: &Store, txn: &ReadTransaction) -> Result<u32, St
     Ok(value
         .and_then(|guard| guard.value().try_into().ok().map(u32::from_le_bytes))
         .unwrap_or(0))
+}
+
+/// Before anything may write to the file: a store from a newer ferry is refused, untouched.
+///
+/// Every writable open of a redb file rewrites its header, so the version is read through a
+/// read-only open first. A file that the read-only open rejects (one needing recovery after a
+/// crash, or a damaged one) is left to the writable open, which recovers or reports it.
+pub(super) fn refuse_newer_untouched(path: &Path) -> Result<(), StoreError> {
+    if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    let found = super::without_panic(|| -> Option<u32> {
+        let db = redb::Builder::new().open_read_only(path).ok()?;
+        let txn = db.begin_read().ok()?;
+        let table = txn.open_table(META).ok()?;
+        let value = table.get(VERSION_KEY).ok()??;
+        value.value().try_into().ok().map(u32::from_le_bytes)
+    });
+    match found {
+        Ok(Some(found)) if found > CURRENT_VERSION => Err(StoreError::Newer {
+            path: path.to_path_buf(),
+            found,
+            supported: CURRENT_VERSION,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Brings the store to `target`, refusing a store that is already newer than this ferry.

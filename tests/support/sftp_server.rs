@@ -1,1 +1,0 @@
-//! In-process SFTP server (russh server + russh-sftp handler) with fault injection.
