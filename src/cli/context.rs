@@ -30,8 +30,15 @@ impl Context {
         crate::logging::init(&self.paths.log_dir(), &self.config.log).ok()
     }
 
+    /// Opens the store and drops system-log entries past `log.retention_days`.
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.paths.store_file())?)
+        let store = Store::open(&self.paths.store_file())?;
+        let keep =
+            std::time::Duration::from_secs(u64::from(self.config.log.retention_days) * 86_400);
+        if let Err(err) = store.prune_log(keep) {
+            tracing::warn!(%err, "could not prune the system log");
+        }
+        Ok(store)
     }
 
     /// Argon2id cost for new passphrases, from the config.

@@ -100,3 +100,24 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_is_ordered_filtered_and_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        store.log(LogLevel::Info, "a", "first").unwrap();
+        store.log(LogLevel::Debug, "a", "noise").unwrap();
+        store.log(LogLevel::Error, "b", "second").unwrap();
+        let entries = store.recent_log(10, LogLevel::Info).unwrap();
+        let messages: Vec<&str> = entries.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["first", "second"]);
+        assert!(entries[0].time_us < entries[1].time_us);
+        assert_eq!(store.prune_log(Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(store.prune_log(Duration::ZERO).unwrap(), 3);
+        assert!(store.recent_log(10, LogLevel::Debug).unwrap().is_empty());
+    }
+}
