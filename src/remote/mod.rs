@@ -1,4 +1,149 @@
 //! Remote file systems behind one trait: SFTP, FTP/FTPS and the local disk.
+//!
+//! `remote/` knows nothing of the queue: it connects, lists, streams bytes at offsets and
+//! classifies errors. Every `Remote` is usable from several tasks at once (`&self` methods):
+//! SFTP multiplexes requests on one session, FTP serialises on its one control connection.
 
+mod connect;
+mod entry;
+mod error;
+pub mod ftp;
 pub mod hostkeys;
 pub mod keyfile;
+pub mod local;
+pub mod names;
+pub mod sftp;
+pub mod trust;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use connect::{ConnectOptions, Credentials, connect, endpoint_of};
+pub use entry::{Entry, EntryKind};
+pub use error::{Endpoint, ErrorKind, RemoteError};
+
+pub type Result<T> = std::result::Result<T, RemoteError>;
+
+/// What a connected server can do beyond the basics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capabilities {
+    /// `rename` replaces an existing target atomically (SFTP posix-rename, local rename).
+    pub atomic_rename: bool,
+    /// Writes and reads can start at an offset.
+    pub resume: bool,
+    /// `sha256` can hash a file on the server.
+    pub sha256: bool,
+    /// `set_mtime` works.
+    pub set_mtime: bool,
+}
+
+/// Facts about an established connection, for `ferry test` and the profiles view.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    /// The server's banner or software version line.
+    pub banner: Option<String>,
+    /// SSH host key: type and SHA256 fingerprint.
+    pub host_key: Option<(String, String)>,
+    /// FTPS: the certificate's subject and SHA-256 fingerprint.
+    pub certificate: Option<(String, String)>,
+    /// How the login succeeded: `publickey (~/.ssh/id_ed25519)`, `password`, `agent`…
+    pub auth_method: String,
+    /// TLS, cipher or other notes about the channel.
+    pub security: Option<String>,
+}
+
+/// A connected file system. Paths are absolute or relative to the login directory, `/`-separated.
+#[async_trait]
+pub trait Remote: Send + Sync {
+    /// The profile and `host:port`, for messages.
+    fn endpoint(&self) -> &Endpoint;
+    fn capabilities(&self) -> Capabilities;
+    fn session_info(&self) -> SessionInfo;
+
+    /// The directory a login starts in, as an absolute path.
+    async fn home(&self) -> Result<String>;
+    /// A directory's entries exactly as the server gives them (without `.` and `..`).
+    /// Callers use [`Remote::list`], which refuses unsafe names.
+    async fn read_dir(&self, path: &str) -> Result<Vec<Entry>>;
+    /// One entry, following a symlink at the end of the path.
+    async fn stat(&self, path: &str) -> Result<Entry>;
+    /// Creates one directory; the parent must exist.
+    async fn mkdir(&self, path: &str) -> Result<()>;
+    async fn remove_file(&self, path: &str) -> Result<()>;
+    /// Removes an empty directory.
+    async fn remove_dir(&self, path: &str) -> Result<()>;
+    /// Renames, replacing an existing `to` (atomically where `capabilities().atomic_rename`).
+    async fn rename(&self, from: &str, to: &str) -> Result<()>;
+    /// Streams a file's content from `offset`.
+    async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>>;
+    /// Writes a file from `offset`: 0 creates or truncates, more continues an existing file.
+    async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
+    /// The file's SHA-256 (lowercase hex) computed by the server, or None when it cannot.
+    async fn sha256(&self, path: &str) -> Result<Option<String>>;
+    /// Sets the modification time (Unix seconds).
+    async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()>;
+    /// Free bytes where the server reports them.
+    async fn free_space(&self, path: &str) -> Result<Option<u64>>;
+    /// Ends the session politely.
+    async fn close(&self);
+
+    /// A directory's entries with unsafe names refused: each one is left out and reported in
+    /// the second list (escaped for printing).
+    async fn list(&self, path: &str) -> Result<(Vec<Entry>, Vec<String>)> {
+        let entries = self.read_dir(path).await?;
+        Ok(names::partition_safe(entries))
+    }
+
+    /// Creates `path` and any missing parents.
+    async fn mkdir_all(&self, path: &str) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut current = names::normalize(path);
+        loop {
+            match self.stat(&current).await {
+                Ok(entry) if entry.kind == EntryKind::Dir => break,
+                Ok(_) => {
+                    return Err(RemoteError::new(
+                        ErrorKind::AlreadyExists,
+                        self.endpoint(),
+                        "a file is in the way of a directory",
+                    )
+                    .at(&current));
+                }
+                Err(err) if err.kind == ErrorKind::NotFound => {
+                    missing.push(current.clone());
+                    match names::parent(&current) {
+                        Some(parent) => current = parent,
+                        None => break,
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        for dir in missing.iter().rev() {
+            match self.mkdir(dir).await {
+                Ok(()) => {}
+                // Another worker may have made it meanwhile.
+                Err(err) if err.kind == ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A file being read: chunks in order until `None` at the end.
+#[async_trait]
+pub trait ReadStream: Send {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>>;
+}
+
+/// A file being written. `write` may return before the server has the bytes (pipelining);
+/// errors surface from a later `write` or from `finish`, which waits for everything and closes.
+#[async_trait]
+pub trait WriteStream: Send {
+    async fn write(&mut self, chunk: Bytes) -> Result<()>;
+    /// Bytes from the start offset that the server has confirmed, contiguous (resume point).
+    fn confirmed(&self) -> u64;
+    /// Waits for every write, optionally asks the server to sync to disk, and closes.
+    async fn finish(self: Box<Self>, sync: bool) -> Result<()>;
+}

@@ -1,0 +1,71 @@
+//! Opening a connection for a profile: the options every protocol needs and the dispatch to
+//! SFTP, FTP/FTPS.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::hostkeys::KnownHosts;
+use super::trust::TrustPrompt;
+use super::{Endpoint, Remote, Result};
+use crate::profile::{HostKeyPolicy, Profile, Protocol};
+
+/// How to connect, beyond what the profile says.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    /// Time allowed for TCP connect, handshake and login.
+    pub timeout: Duration,
+    /// Keepalive interval on the connection (zero: none).
+    pub keepalive: Duration,
+    /// The host-key policy in force (the profile's, or a command-line override).
+    pub host_key_policy: HostKeyPolicy,
+    pub known_hosts: Arc<Mutex<KnownHosts>>,
+    pub prompt: Arc<dyn TrustPrompt>,
+}
+
+/// Opened secrets for a login. `Debug` never shows them.
+#[derive(Default, Clone)]
+pub struct Credentials {
+    pub password: Option<SecretString>,
+    pub key_passphrase: Option<SecretString>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "key_passphrase",
+                &self.key_passphrase.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// The endpoint of a profile, for messages.
+pub fn endpoint_of(profile: &Profile) -> Endpoint {
+    Endpoint {
+        profile: profile.name.clone(),
+        address: profile.address(),
+    }
+}
+
+/// Connects and logs in to the profile's server.
+pub async fn connect(
+    profile: &Profile,
+    credentials: &Credentials,
+    options: &ConnectOptions,
+) -> Result<Arc<dyn Remote>> {
+    match profile.protocol {
+        Protocol::Sftp => {
+            let remote = super::sftp::connect(profile, credentials, options).await?;
+            Ok(Arc::new(remote))
+        }
+        Protocol::Ftp | Protocol::Ftps | Protocol::FtpsImplicit => {
+            let remote = super::ftp::connect(profile, credentials, options).await?;
+            Ok(Arc::new(remote))
+        }
+    }
+}

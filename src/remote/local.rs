@@ -1,0 +1,436 @@
+//! The local disk behind the `Remote` trait, so transfers treat both ends alike. Reads and writes
+//! run on blocking threads in large blocks; a write stream pipelines through a bounded channel.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::{
+    Capabilities, Endpoint, Entry, EntryKind, ReadStream, Remote, RemoteError, Result, SessionInfo,
+    WriteStream,
+};
+
+/// Size of each block read from a local file.
+const READ_BLOCK: usize = 256 * 1024;
+/// Blocks queued between a local write stream and its writer thread.
+const WRITE_QUEUE: usize = 8;
+
+/// This machine's file system.
+pub struct LocalRemote {
+    endpoint: Endpoint,
+}
+
+impl Default for LocalRemote {
+    fn default() -> Self {
+        LocalRemote {
+            endpoint: Endpoint {
+                profile: "local".into(),
+                address: "localhost".into(),
+            },
+        }
+    }
+}
+
+impl LocalRemote {
+    pub fn new() -> LocalRemote {
+        LocalRemote::default()
+    }
+
+    fn err(&self, err: std::io::Error, path: &str) -> RemoteError {
+        RemoteError::from_io(&err, &self.endpoint).at(path)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        path: &str,
+        f: impl FnOnce(PathBuf) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let owned = PathBuf::from(path);
+        match tokio::task::spawn_blocking(move || f(owned)).await {
+            Ok(result) => result.map_err(|e| self.err(e, path)),
+            Err(join) => Err(self.err(std::io::Error::other(join.to_string()), path)),
+        }
+    }
+}
+
+/// An entry from local metadata (symlinks described, not followed).
+pub fn entry_from_metadata(name: &str, meta: &fs::Metadata, path: &Path) -> Entry {
+    let file_type = meta.file_type();
+    let kind = if file_type.is_symlink() {
+        EntryKind::Symlink
+    } else if file_type.is_dir() {
+        EntryKind::Dir
+    } else if file_type.is_file() {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    };
+    Entry {
+        name: name.to_string(),
+        kind,
+        size: meta.len(),
+        mtime: Some(meta.mtime()),
+        permissions: Some(meta.permissions().mode() & 0o7777),
+        owner: Some(meta.uid().to_string()),
+        group: Some(meta.gid().to_string()),
+        link_target: file_type
+            .is_symlink()
+            .then(|| fs::read_link(path).ok())
+            .flatten()
+            .map(|t| t.to_string_lossy().into_owned()),
+    }
+}
+
+#[async_trait]
+impl Remote for LocalRemote {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_rename: true,
+            resume: true,
+            sha256: true,
+            set_mtime: true,
+        }
+    }
+
+    fn session_info(&self) -> SessionInfo {
+        SessionInfo {
+            auth_method: "local user".into(),
+            ..SessionInfo::default()
+        }
+    }
+
+    async fn home(&self) -> Result<String> {
+        self.blocking(".", |_| {
+            std::env::current_dir().map(|d| d.to_string_lossy().into_owned())
+        })
+        .await
+    }
+
+    async fn read_dir(&self, path: &str) -> Result<Vec<Entry>> {
+        self.blocking(path, |dir| {
+            let mut out = Vec::new();
+            for item in fs::read_dir(&dir)? {
+                let item = item?;
+                let child = item.path();
+                let meta = fs::symlink_metadata(&child)?;
+                out.push(entry_from_metadata(
+                    &item.file_name().to_string_lossy(),
+                    &meta,
+                    &child,
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn stat(&self, path: &str) -> Result<Entry> {
+        self.blocking(path, |p| {
+            let meta = fs::metadata(&p)?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.to_string_lossy().into_owned());
+            Ok(entry_from_metadata(&name, &meta, &p))
+        })
+        .await
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        self.blocking(path, |p| fs::create_dir(p)).await
+    }
+
+    async fn remove_file(&self, path: &str) -> Result<()> {
+        self.blocking(path, |p| fs::remove_file(p)).await
+    }
+
+    async fn remove_dir(&self, path: &str) -> Result<()> {
+        self.blocking(path, |p| fs::remove_dir(p)).await
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let to = PathBuf::from(to);
+        self.blocking(from, move |from| {
+            fs::rename(&from, &to)?;
+            // The rename is durable only once the directory entry is.
+            if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>> {
+        let file = self
+            .blocking(path, move |p| {
+                let mut file = File::open(p)?;
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(file)
+            })
+            .await?;
+        Ok(Box::new(LocalReader {
+            file: Some(file),
+            path: path.to_string(),
+            endpoint: self.endpoint.clone(),
+        }))
+    }
+
+    async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
+        let file = self
+            .blocking(path, move |p| {
+                let mut file = if offset == 0 {
+                    OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .open(p)?
+                } else {
+                    let file = OpenOptions::new().write(true).open(p)?;
+                    file.set_len(offset)?;
+                    file
+                };
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(file)
+            })
+            .await?;
+        Ok(Box::new(LocalWriter::spawn(file, path, &self.endpoint)))
+    }
+
+    async fn sha256(&self, path: &str) -> Result<Option<String>> {
+        self.blocking(path, |p| {
+            let mut file = File::open(p)?;
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; READ_BLOCK];
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            Ok(Some(hex::encode(hasher.finalize())))
+        })
+        .await
+    }
+
+    async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()> {
+        self.blocking(path, move |p| {
+            let time = if mtime >= 0 {
+                UNIX_EPOCH + Duration::from_secs(mtime as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_secs(mtime.unsigned_abs())
+            };
+            File::options().write(true).open(p)?.set_modified(time)
+        })
+        .await
+    }
+
+    async fn free_space(&self, path: &str) -> Result<Option<u64>> {
+        self.blocking(path, |p| free_bytes(&p).map(Some)).await
+    }
+
+    async fn close(&self) {}
+}
+
+/// Free bytes for unprivileged users on the file system holding `path`.
+pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: c_path is a valid C string and stat points to writable memory of the right type.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let stat = unsafe { stat.assume_init() };
+    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+struct LocalReader {
+    file: Option<File>,
+    path: String,
+    endpoint: Endpoint,
+}
+
+#[async_trait]
+impl ReadStream for LocalReader {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let Some(mut file) = self.file.take() else {
+            return Ok(None);
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = BytesMut::zeroed(READ_BLOCK);
+            let mut filled = 0;
+            while filled < READ_BLOCK {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(filled);
+            Ok((file, buf.freeze()))
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r);
+        match read {
+            Ok((_, chunk)) if chunk.is_empty() => Ok(None),
+            Ok((file, chunk)) => {
+                self.file = Some(file);
+                Ok(Some(chunk))
+            }
+            Err(e) => Err(RemoteError::from_io(&e, &self.endpoint).at(&self.path)),
+        }
+    }
+}
+
+struct LocalWriter {
+    queue: Option<mpsc::Sender<Bytes>>,
+    thread: Option<tokio::task::JoinHandle<std::io::Result<File>>>,
+    confirmed: Arc<AtomicU64>,
+    path: String,
+    endpoint: Endpoint,
+}
+
+impl LocalWriter {
+    fn spawn(mut file: File, path: &str, endpoint: &Endpoint) -> LocalWriter {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let confirmed = Arc::new(AtomicU64::new(0));
+        let counter = confirmed.clone();
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = rx.blocking_recv() {
+                file.write_all(&chunk)?;
+                counter.fetch_add(chunk.len() as u64, Ordering::Release);
+            }
+            Ok(file)
+        });
+        LocalWriter {
+            queue: Some(tx),
+            thread: Some(thread),
+            confirmed,
+            path: path.to_string(),
+            endpoint: endpoint.clone(),
+        }
+    }
+
+    async fn join(&mut self) -> Result<File> {
+        self.queue.take();
+        let Some(thread) = self.thread.take() else {
+            return Err(self.io_err(std::io::Error::other("writer already finished")));
+        };
+        match thread.await {
+            Ok(Ok(file)) => Ok(file),
+            Ok(Err(e)) => Err(self.io_err(e)),
+            Err(e) => Err(self.io_err(std::io::Error::other(e.to_string()))),
+        }
+    }
+
+    fn io_err(&self, e: std::io::Error) -> RemoteError {
+        RemoteError::from_io(&e, &self.endpoint).at(&self.path)
+    }
+}
+
+#[async_trait]
+impl WriteStream for LocalWriter {
+    async fn write(&mut self, chunk: Bytes) -> Result<()> {
+        let sent = match &self.queue {
+            Some(queue) => queue.send(chunk).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The writer thread stopped: its error explains why.
+        match self.join().await {
+            Err(err) => Err(err),
+            Ok(_) => Err(self.io_err(std::io::Error::other("write after finish"))),
+        }
+    }
+
+    fn confirmed(&self) -> u64 {
+        self.confirmed.load(Ordering::Acquire)
+    }
+
+    async fn finish(mut self: Box<Self>, sync: bool) -> Result<()> {
+        let file = self.join().await?;
+        if sync {
+            let synced = tokio::task::spawn_blocking(move || file.sync_all())
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|r| r);
+            synced.map_err(|e| self.io_err(e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Seconds since the epoch for a `SystemTime` (negative before 1970).
+pub fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn write_resume_read_rename_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalRemote::new();
+        let part = dir.path().join("f.part").to_string_lossy().into_owned();
+        let mut w = local.write_at(&part, 0).await.unwrap();
+        w.write(Bytes::from_static(b"hello ")).await.unwrap();
+        w.finish(true).await.unwrap();
+        let mut w = local.write_at(&part, 6).await.unwrap();
+        w.write(Bytes::from_static(b"world")).await.unwrap();
+        assert!(w.confirmed() <= 5);
+        w.finish(false).await.unwrap();
+        let fin = dir.path().join("f").to_string_lossy().into_owned();
+        local.rename(&part, &fin).await.unwrap();
+        let mut r = local.read_from(&fin, 6).await.unwrap();
+        assert_eq!(
+            r.next_chunk().await.unwrap().unwrap(),
+            Bytes::from_static(b"world")
+        );
+        assert!(r.next_chunk().await.unwrap().is_none());
+        let hash = local.sha256(&fin).await.unwrap().unwrap();
+        assert_eq!(hash, hex::encode(Sha256::digest(b"hello world")));
+        assert_eq!(local.stat(&fin).await.unwrap().size, 11);
+        local.set_mtime(&fin, 1_000_000_000).await.unwrap();
+        assert_eq!(local.stat(&fin).await.unwrap().mtime, Some(1_000_000_000));
+    }
+
+    #[tokio::test]
+    async fn mkdir_all_and_errors_are_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalRemote::new();
+        let deep = dir.path().join("a/b/c").to_string_lossy().into_owned();
+        local.mkdir_all(&deep).await.unwrap();
+        assert!(Path::new(&deep).is_dir());
+        let missing = dir.path().join("nope").to_string_lossy().into_owned();
+        let err = local.stat(&missing).await.unwrap_err();
+        assert_eq!(err.kind, super::super::ErrorKind::NotFound);
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+}
