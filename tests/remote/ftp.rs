@@ -1,0 +1,1 @@
+//! FTP/FTPS remote tests (in-process server and real vsftpd).

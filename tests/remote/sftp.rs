@@ -1,0 +1,1 @@
+//! SFTP remote tests (in-process server and real sshd).
