@@ -16,5 +16,6 @@ pub mod profile;
 pub mod remote;
 pub mod ssh_config;
 pub mod store;
+pub mod transfer;
 pub mod units;
 pub mod vault;

@@ -96,6 +96,10 @@ impl Remote for LocalRemote {
         &self.endpoint
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_rename: true,
@@ -150,15 +154,15 @@ impl Remote for LocalRemote {
     }
 
     async fn mkdir(&self, path: &str) -> Result<()> {
-        self.blocking(path, |p| fs::create_dir(p)).await
+        self.blocking(path, fs::create_dir).await
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {
-        self.blocking(path, |p| fs::remove_file(p)).await
+        self.blocking(path, fs::remove_file).await
     }
 
     async fn remove_dir(&self, path: &str) -> Result<()> {
-        self.blocking(path, |p| fs::remove_dir(p)).await
+        self.blocking(path, fs::remove_dir).await
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -259,7 +263,7 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled the struct.
     let stat = unsafe { stat.assume_init() };
-    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+    Ok(stat.f_bavail * stat.f_frsize)
 }
 
 struct LocalReader {

@@ -59,6 +59,10 @@ pub trait Remote: Send + Sync {
     fn endpoint(&self) -> &Endpoint;
     fn capabilities(&self) -> Capabilities;
     fn session_info(&self) -> SessionInfo;
+    /// Whether this is the local disk (cheap to re-read, for hashing a resumed prefix).
+    fn is_local(&self) -> bool {
+        false
+    }
 
     /// The directory a login starts in, as an absolute path.
     async fn home(&self) -> Result<String>;

@@ -1,0 +1,5 @@
+//! Transfers: copying files between any two `Remote`s with part files, resume, verification and
+//! bandwidth limits. Knows nothing of the screen.
+
+pub mod copy;
+pub mod limit;
