@@ -5,14 +5,21 @@ mod context;
 mod import;
 mod log;
 mod profile;
+mod prompt;
+mod remote;
 mod secrets;
+mod session;
 mod status;
+mod target;
+mod transfer;
 mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::profile::HostKeyPolicy;
 
 pub use context::Context;
 
@@ -26,6 +33,9 @@ pub struct Cli {
     /// Keep the store, known_hosts, logs and socket in DIR.
     #[arg(long, global = true, env = "FERRY_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Override the profile's policy for unknown SSH host keys for this run.
+    #[arg(long, global = true, value_enum)]
+    pub host_key_policy: Option<HostKeyPolicy>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -38,6 +48,20 @@ pub enum Command {
     /// Add, list, show, edit and remove server profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Connect to a profile and report what the server offers.
+    Test(remote::TestArgs),
+    /// List a remote directory: ferry ls NAME:PATH [-l] [--json].
+    Ls(remote::LsArgs),
+    /// Upload files: ferry put LOCAL... NAME:DIR.
+    Put(transfer::PutArgs),
+    /// Download files: ferry get NAME:PATH... LOCALDIR.
+    Get(transfer::GetArgs),
+    /// Create a remote directory and its missing parents.
+    Mkdir(remote::PathArgs),
+    /// Remove a remote file, or a directory tree with -r.
+    Rm(remote::RmArgs),
+    /// Rename or move a remote file or directory.
+    Mv(remote::MvArgs),
     /// Show the system log kept in the store.
     Log(log::LogArgs),
 }
@@ -46,10 +70,18 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(cli.config, cli.data_dir)?;
     let _log_guard = ctx.start_logging();
+    let policy = cli.host_key_policy;
     match cli.command {
         None => status::run(&ctx),
         Some(Command::Vault(cmd)) => vault::run(&ctx, cmd),
         Some(Command::Profile(cmd)) => profile::run(&ctx, cmd),
+        Some(Command::Test(args)) => remote::test(&ctx, args, policy),
+        Some(Command::Ls(args)) => remote::ls(&ctx, args, policy),
+        Some(Command::Put(args)) => transfer::put(&ctx, args, policy),
+        Some(Command::Get(args)) => transfer::get(&ctx, args, policy),
+        Some(Command::Mkdir(args)) => remote::mkdir(&ctx, args, policy),
+        Some(Command::Rm(args)) => remote::rm(&ctx, args, policy),
+        Some(Command::Mv(args)) => remote::mv(&ctx, args, policy),
         Some(Command::Log(args)) => log::run(&ctx, args),
     }
 }

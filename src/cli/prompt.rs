@@ -1,0 +1,75 @@
+//! Asking the person at the terminal whether to trust an unknown SSH host key, as OpenSSH does.
+//! Without a terminal nobody is asked and the key is refused.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+
+use async_trait::async_trait;
+
+use crate::remote::trust::{HostKeyQuestion, TrustPrompt};
+
+/// Asks on /dev/tty.
+pub struct TerminalPrompt;
+
+impl TerminalPrompt {
+    /// A prompt when stdin or stderr is a terminal that can be opened.
+    pub fn available() -> bool {
+        (std::io::stdin().is_terminal() || std::io::stderr().is_terminal())
+            && std::fs::File::open("/dev/tty").is_ok()
+    }
+}
+
+#[async_trait]
+impl TrustPrompt for TerminalPrompt {
+    async fn confirm_host_key(&self, question: &HostKeyQuestion) -> bool {
+        let question = question.clone();
+        tokio::task::spawn_blocking(move || ask(&question).unwrap_or(false))
+            .await
+            .unwrap_or(false)
+    }
+}
+
+fn ask(question: &HostKeyQuestion) -> std::io::Result<bool> {
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let host = if question.port == 22 {
+        question.host.clone()
+    } else {
+        format!("[{}]:{}", question.host, question.port)
+    };
+    writeln!(
+        tty,
+        "The authenticity of host '{host}' ({}) can't be established.",
+        question.endpoint
+    )?;
+    writeln!(
+        tty,
+        "{} key fingerprint is {}.",
+        question.key_type, question.fingerprint
+    )?;
+    if !question.other_types.is_empty() {
+        writeln!(
+            tty,
+            "This host is already known by other key types: {}.",
+            question.other_types.join(", ")
+        )?;
+    }
+    let mut reader = BufReader::new(tty.try_clone()?);
+    loop {
+        write!(
+            tty,
+            "Are you sure you want to continue connecting (yes/no)? "
+        )?;
+        tty.flush()?;
+        let mut answer = String::new();
+        if reader.read_line(&mut answer)? == 0 {
+            return Ok(false);
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "yes" => return Ok(true),
+            "no" | "" => return Ok(false),
+            _ => writeln!(tty, "Please type 'yes' or 'no'.")?,
+        }
+    }
+}
