@@ -10,6 +10,7 @@ mod log;
 mod profiles;
 mod schema;
 mod settings;
+mod transfers;
 mod vault;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,6 +33,7 @@ pub(crate) const PROFILES: TableDefinition<u64, &[u8]> = TableDefinition::new("p
 pub(crate) const PROFILE_NAMES: TableDefinition<&str, u64> = TableDefinition::new("profile_names");
 pub(crate) const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+pub(crate) const TRANSFERS: TableDefinition<u64, &[u8]> = TableDefinition::new("transfers");
 
 /// The open store. Dropping it releases the lock.
 pub struct Store {

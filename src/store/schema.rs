@@ -6,17 +6,17 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableDatabase, WriteTransaction};
 
-use super::{LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError};
+use super::{LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError, TRANSFERS};
 
 /// The schema this ferry writes.
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 const VERSION_KEY: &str = "schema_version";
 
 type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `MIGRATIONS[n]` brings a store from version `n` to `n + 1`.
-const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [create_v1];
+const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [create_v1, add_transfers_v2];
 
 fn create_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(META)?;
@@ -24,6 +24,12 @@ fn create_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(PROFILE_NAMES)?;
     txn.open_table(SETTINGS)?;
     txn.open_table(LOG)?;
+    Ok(())
+}
+
+/// Version 2: the transfer queue and history.
+fn add_transfers_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(TRANSFERS)?;
     Ok(())
 }
 

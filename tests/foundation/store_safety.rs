@@ -127,11 +127,48 @@ fn migrates_from_every_older_version() {
         let path = dir.path().join("ferry.redb");
         let store = Store::create_at_version(&path, version).expect("create old");
         assert_eq!(store.schema_version().expect("version"), version);
+        if version >= 1 {
+            store.add_profile(&sample_profile()).expect("profile at v1");
+        }
         drop(store);
         let store = Store::open(&path).expect("migrate");
         assert_eq!(store.schema_version().expect("version"), CURRENT_VERSION);
-        assert!(store.list_profiles().expect("profiles").is_empty());
+        let profiles = store.list_profiles().expect("profiles");
+        assert_eq!(
+            profiles.len(),
+            usize::from(version >= 1),
+            "v{version} data survives"
+        );
+        assert!(
+            store
+                .queued_transfers()
+                .expect("transfers table")
+                .is_empty()
+        );
         drop(store);
+    }
+}
+
+fn sample_profile() -> ferry::profile::Profile {
+    ferry::profile::Profile {
+        id: 1,
+        name: "old".into(),
+        protocol: ferry::profile::Protocol::Sftp,
+        host: "h".into(),
+        port: 22,
+        user: "u".into(),
+        remote_dir: None,
+        local_dir: None,
+        key_file: None,
+        agent: false,
+        password: None,
+        key_passphrase: None,
+        max_connections: 4,
+        host_key_policy: Default::default(),
+        timeout_secs: None,
+        cert_pin: None,
+        created_at: 0,
+        updated_at: 0,
     }
 }
 

@@ -1,0 +1,142 @@
+//! What a transfer is: one file (or directory to create) moving in one direction, its state,
+//! counters and outcome. These records are the queue and the history, kept in the store.
+
+use serde::{Deserialize, Serialize};
+
+use super::copy::Verification;
+use crate::remote::RemoteError;
+
+/// Which way bytes move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// A file to copy, or a directory to create on the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    File,
+    Mkdir,
+}
+
+/// Where a transfer is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferState {
+    Queued,
+    Running,
+    Paused,
+    Done,
+    Skipped,
+    Failed,
+    Cancelled,
+    /// Stopped by a shutdown or a crash; continues from its offset when an engine starts.
+    Interrupted,
+}
+
+impl TransferState {
+    /// Finished for good (history).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TransferState::Done
+                | TransferState::Skipped
+                | TransferState::Failed
+                | TransferState::Cancelled
+        )
+    }
+}
+
+/// What to do when the destination already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverwritePolicy {
+    /// Replace it.
+    #[default]
+    Overwrite,
+    /// Leave it and skip the file.
+    Skip,
+    /// Continue a shorter destination from its end; skip one of the same size.
+    Resume,
+    /// Replace it only when the source is newer.
+    NewerOnly,
+    /// Keep it and write the new file as `name (1).ext`.
+    Rename,
+}
+
+/// One transfer: a record in the queue and, once final, in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub id: u64,
+    /// The request (CLI command, TUI action, job run) it came from.
+    pub batch: u64,
+    pub direction: Direction,
+    pub kind: ItemKind,
+    pub profile: String,
+    pub local_path: String,
+    pub remote_path: String,
+    pub state: TransferState,
+    pub overwrite: OverwritePolicy,
+    /// Bytes per second for this transfer's request (0: none).
+    #[serde(default)]
+    pub limit: u64,
+    /// Source size and mtime when first seen: a part file is resumed only if they still match.
+    pub source_size: u64,
+    pub source_mtime: Option<i64>,
+    /// Bytes of the file done (the resume offset).
+    pub offset: u64,
+    /// Bytes moved over the wire, all attempts together.
+    pub bytes_sent: u64,
+    pub attempts: u32,
+    pub error: Option<RemoteError>,
+    pub verification: Option<Verification>,
+    /// Position in the queue: lower runs first.
+    pub position: u64,
+    /// Microseconds since the epoch.
+    pub created_us: u64,
+    pub started_us: Option<u64>,
+    pub finished_us: Option<u64>,
+    /// Time spent running, all attempts.
+    pub duration_ms: u64,
+    /// A job run this transfer belongs to.
+    #[serde(default)]
+    pub run_id: Option<u64>,
+}
+
+impl Transfer {
+    /// The path the bytes come from.
+    pub fn source(&self) -> &str {
+        match self.direction {
+            Direction::Upload => &self.local_path,
+            Direction::Download => &self.remote_path,
+        }
+    }
+
+    /// The path the bytes go to.
+    pub fn destination(&self) -> &str {
+        match self.direction {
+            Direction::Upload => &self.remote_path,
+            Direction::Download => &self.local_path,
+        }
+    }
+
+    /// Whether two records describe the same copy (a re-issued command adopts the old one).
+    pub fn same_copy(&self, other: &Transfer) -> bool {
+        self.direction == other.direction
+            && self.kind == other.kind
+            && self.profile == other.profile
+            && self.local_path == other.local_path
+            && self.remote_path == other.remote_path
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
