@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::{ByteSize, Span};
+use crate::units::{ByteSize, Rate, Span};
 
 /// Everything `config.toml` can set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,7 @@ pub struct Config {
     pub log: LogConfig,
     pub vault: VaultConfig,
     pub connection: ConnectionConfig,
+    pub transfer: TransferConfig,
 }
 
 /// `[log]`
@@ -50,6 +51,48 @@ pub struct ConnectionConfig {
     pub timeout: Span,
     /// Interval of keepalive messages on idle or long-running connections.
     pub keepalive: Span,
+}
+
+/// `[transfer]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferConfig {
+    /// Transfers running at once, over all profiles.
+    pub max_concurrent: u32,
+    /// Write `<name>.ferry-part` and rename when complete and verified.
+    pub atomic: bool,
+    /// Global limit in bytes per second (`0`: none).
+    pub bandwidth_limit: Rate,
+    /// Attempts per transfer for transient failures (dropped connection, timeout).
+    pub retry_attempts: u32,
+    /// First and largest wait between attempts (exponential, with jitter).
+    pub retry_min_delay: Span,
+    pub retry_max_delay: Span,
+    /// Compare SHA-256 with the server where it can hash (size is always compared).
+    pub verify_checksum: bool,
+    /// Give copies the source's modification time.
+    pub preserve_mtime: bool,
+    /// Data in flight per transfer (read-ahead and unacknowledged writes).
+    pub memory_per_transfer: ByteSize,
+    /// Data in flight over all transfers.
+    pub memory_total: ByteSize,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        TransferConfig {
+            max_concurrent: 5,
+            atomic: true,
+            bandwidth_limit: Rate(0),
+            retry_attempts: 5,
+            retry_min_delay: Span(Duration::from_secs(1)),
+            retry_max_delay: Span(Duration::from_secs(60)),
+            verify_checksum: true,
+            preserve_mtime: true,
+            memory_per_transfer: ByteSize(8 << 20),
+            memory_total: ByteSize(48 << 20),
+        }
+    }
 }
 
 /// A log level as written in the config.
@@ -197,6 +240,34 @@ impl Config {
             return Err((
                 "connection.keepalive",
                 "must be at most 1h (0 turns keepalives off)".into(),
+            ));
+        }
+        let transfer = &self.transfer;
+        if !(1..=64).contains(&transfer.max_concurrent) {
+            return Err(("transfer.max_concurrent", "must be between 1 and 64".into()));
+        }
+        if !(1..=100).contains(&transfer.retry_attempts) {
+            return Err((
+                "transfer.retry_attempts",
+                "must be between 1 and 100".into(),
+            ));
+        }
+        if transfer.retry_min_delay.0 > transfer.retry_max_delay.0 {
+            return Err((
+                "transfer.retry_min_delay",
+                "must not exceed transfer.retry_max_delay".into(),
+            ));
+        }
+        if transfer.memory_per_transfer.0 < 1 << 20 {
+            return Err((
+                "transfer.memory_per_transfer",
+                "must be at least 1MiB".into(),
+            ));
+        }
+        if transfer.memory_total.0 < transfer.memory_per_transfer.0 {
+            return Err((
+                "transfer.memory_total",
+                "must be at least transfer.memory_per_transfer".into(),
             ));
         }
         Ok(())

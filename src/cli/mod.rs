@@ -6,6 +6,7 @@ mod import;
 mod log;
 mod profile;
 mod prompt;
+mod queue;
 mod remote;
 mod secrets;
 mod session;
@@ -13,6 +14,7 @@ mod status;
 mod target;
 mod transfer;
 mod vault;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +64,10 @@ pub enum Command {
     Rm(remote::RmArgs),
     /// Rename or move a remote file or directory.
     Mv(remote::MvArgs),
+    /// Show the transfer queue, or pause, resume, cancel, retry or reorder a transfer.
+    Queue(queue::QueueArgs),
+    /// Show finished transfers.
+    History(queue::HistoryArgs),
     /// Show the system log kept in the store.
     Log(log::LogArgs),
 }
@@ -82,6 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Mkdir(args)) => remote::mkdir(&ctx, args, policy),
         Some(Command::Rm(args)) => remote::rm(&ctx, args, policy),
         Some(Command::Mv(args)) => remote::mv(&ctx, args, policy),
+        Some(Command::Queue(args)) => queue::queue(&ctx, args, policy),
+        Some(Command::History(args)) => queue::history(&ctx, args),
         Some(Command::Log(args)) => log::run(&ctx, args),
     }
 }

@@ -1,55 +1,52 @@
-//! `ferry put` and `ferry get`: copy files to and from a server, each one through a part file,
-//! verified, then renamed into place.
+//! `ferry put` and `ferry get`: plan the files into the engine's queue, run them concurrently,
+//! show progress, and exit non-zero naming every file that failed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 
+use super::Context;
 use super::target::{parse_remote, require_remote};
-use super::{Context, session};
+use super::watch::{Output, run_batch};
 use crate::profile::HostKeyPolicy;
-use crate::remote::local::LocalRemote;
-use crate::remote::{Remote, names};
-use crate::transfer::copy::{CopyOptions, Progress, copy_file};
-use crate::transfer::limit::RateLimiter;
-use crate::units::{Rate, human_bytes};
+use crate::transfer::model::{Direction, OverwritePolicy, TransferRequest};
+use crate::units::Rate;
+
+/// Options shared by put and get.
+#[derive(Debug, Args)]
+pub struct TransferOptions {
+    /// Copy directories with everything in them.
+    #[arg(short = 'r', long)]
+    recursive: bool,
+    /// Most bytes per second for this command, e.g. 10MiB/s (the config's limit still applies).
+    #[arg(long, value_name = "RATE")]
+    limit: Option<Rate>,
+    /// What to do with a destination file that exists.
+    #[arg(long, value_enum, default_value_t = OverwritePolicy::Overwrite)]
+    overwrite: OverwritePolicy,
+    /// Print events as JSON lines instead of progress.
+    #[arg(long)]
+    json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct PutArgs {
-    /// Local files, then NAME:DIR.
+    /// Local files or directories, then NAME:DIR.
     #[arg(required = true, num_args = 2..)]
     args: Vec<String>,
-    /// Most bytes per second for this command (e.g. 10MiB/s).
-    #[arg(long)]
-    limit: Option<Rate>,
+    #[command(flatten)]
+    options: TransferOptions,
 }
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// NAME:PATH arguments, then the local directory.
+    /// NAME:PATH arguments (one server), then the local directory.
     #[arg(required = true, num_args = 2..)]
     args: Vec<String>,
-    /// Most bytes per second for this command (e.g. 10MiB/s).
-    #[arg(long)]
-    limit: Option<Rate>,
-}
-
-fn copy_options(limit: Option<Rate>) -> CopyOptions {
-    CopyOptions {
-        atomic: true,
-        resume: true,
-        verify_hash: true,
-        preserve_mtime: true,
-        limits: limit
-            .and_then(|r| RateLimiter::new(r.0))
-            .map(Arc::new)
-            .into_iter()
-            .collect(),
-    }
+    #[command(flatten)]
+    options: TransferOptions,
 }
 
 pub fn put(
@@ -63,29 +60,20 @@ pub fn put(
         if parse_remote(source).is_some() {
             bail!("put copies local files to a server: `{source}` is remote (use get)");
         }
-        if !Path::new(source).is_file() {
-            bail!("{source}: not a readable file");
+        if !Path::new(source).exists() {
+            bail!("{source}: no such file or directory");
         }
     }
-    let store = ctx.open_store()?;
-    let options = copy_options(args.limit);
-    session::runtime()?.block_on(async {
-        let (profile, remote) = session::open(ctx, &store, &dest.profile, policy).await?;
-        let dir = session::resolve(&profile, remote.as_ref(), &dest.path).await?;
-        let local = LocalRemote::new();
-        for source in sources {
-            let name = Path::new(source)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let target = names::join(&dir, &name);
-            let source = std::path::absolute(source)?.to_string_lossy().into_owned();
-            copy_one(&local, &source, remote.as_ref(), &target, &options).await?;
-        }
-        remote.close().await;
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let request = TransferRequest {
+        direction: Direction::Upload,
+        profile: dest.profile,
+        sources: sources.to_vec(),
+        target: dest.path,
+        recursive: args.options.recursive,
+        overwrite: args.options.overwrite,
+        limit: args.options.limit.map(|r| r.0).unwrap_or(0),
+    };
+    run_batch(ctx, request, policy, output(&args.options))
 }
 
 pub fn get(
@@ -94,62 +82,36 @@ pub fn get(
     policy: Option<HostKeyPolicy>,
 ) -> anyhow::Result<ExitCode> {
     let (sources, dest) = args.args.split_at(args.args.len() - 1);
-    let dest = PathBuf::from(&dest[0]);
-    if !dest.is_dir() {
-        bail!("{}: not a directory", dest.display());
+    let dest = &dest[0];
+    if !Path::new(dest).is_dir() {
+        bail!("{dest}: not a directory");
     }
     let sources = sources
         .iter()
         .map(|s| require_remote(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = ctx.open_store()?;
-    let options = copy_options(args.limit);
-    session::runtime()?.block_on(async {
-        let local = LocalRemote::new();
-        for source in &sources {
-            let (profile, remote) = session::open(ctx, &store, &source.profile, policy).await?;
-            let path = session::resolve(&profile, remote.as_ref(), &source.path).await?;
-            let target = names::local_child(&std::path::absolute(&dest)?, names::base_name(&path))?;
-            let target = target.to_string_lossy().into_owned();
-            copy_one(remote.as_ref(), &path, &local, &target, &options).await?;
-            remote.close().await;
-        }
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let profile = sources[0].profile.clone();
+    if sources.iter().any(|s| s.profile != profile) {
+        bail!("get downloads from one server at a time: run one command per profile");
+    }
+    let request = TransferRequest {
+        direction: Direction::Download,
+        profile,
+        sources: sources.into_iter().map(|s| s.path).collect(),
+        target: dest.clone(),
+        recursive: args.options.recursive,
+        overwrite: args.options.overwrite,
+        limit: args.options.limit.map(|r| r.0).unwrap_or(0),
+    };
+    run_batch(ctx, request, policy, output(&args.options))
 }
 
-async fn copy_one(
-    src: &dyn Remote,
-    src_path: &str,
-    dst: &dyn Remote,
-    dst_path: &str,
-    options: &CopyOptions,
-) -> anyhow::Result<()> {
-    let progress = Progress::default();
-    let started = std::time::Instant::now();
-    let outcome = copy_file(
-        src,
-        src_path,
-        dst,
-        dst_path,
-        options,
-        &progress,
-        &CancellationToken::new(),
-    )
-    .await?;
-    let secs = started.elapsed().as_secs_f64().max(0.001);
-    let moved = outcome.size - outcome.resumed_from;
-    eprintln!(
-        "{dst_path}: {} in {secs:.1}s ({}/s){}, {}",
-        human_bytes(outcome.size),
-        human_bytes((moved as f64 / secs) as u64),
-        if outcome.resumed_from > 0 {
-            format!(", resumed at {}", human_bytes(outcome.resumed_from))
-        } else {
-            String::new()
-        },
-        outcome.verification
-    );
-    Ok(())
+fn output(options: &TransferOptions) -> Output {
+    if options.json {
+        Output::Json
+    } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        Output::Terminal
+    } else {
+        Output::Quiet
+    }
 }

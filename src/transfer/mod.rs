@@ -2,5 +2,9 @@
 //! bandwidth limits. Knows nothing of the screen.
 
 pub mod copy;
+pub mod execute;
 pub mod limit;
 pub mod model;
+pub mod plan;
+pub mod pool;
+pub mod retry;

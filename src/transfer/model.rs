@@ -67,6 +67,22 @@ pub enum OverwritePolicy {
     Rename,
 }
 
+/// Copy files to or from one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    pub direction: Direction,
+    pub profile: String,
+    /// Upload: local paths. Download: remote paths (relative ones start at the profile's dir).
+    pub sources: Vec<String>,
+    /// Upload: the remote directory. Download: the local directory.
+    pub target: String,
+    /// Copy directories with their contents.
+    pub recursive: bool,
+    pub overwrite: OverwritePolicy,
+    /// Bytes per second for this request (0: no limit beyond the global one).
+    pub limit: u64,
+}
+
 /// One transfer: a record in the queue and, once final, in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transfer {

@@ -1,0 +1,291 @@
+//! Batches: one request (a command, a TUI action, a job run) planned into transfers that join
+//! the queue as the walk finds them. A batch ends when its planning is over and every one of its
+//! transfers is final; then `BatchDone` reports the counts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::api::{BatchSummary, Event};
+use super::{Shared, lock};
+use crate::profile::ProfileSecret;
+use crate::remote::{ConnectOptions, Credentials, ErrorKind, RemoteError, endpoint_of};
+use crate::transfer::model::{ItemKind, Transfer, TransferRequest, TransferState, now_us};
+use crate::transfer::plan::{PlanCounts, PlannedItem, plan};
+use crate::transfer::pool::Pool;
+
+/// Progress of one batch.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub planning: bool,
+    pub summary: BatchSummary,
+    pub error: Option<String>,
+}
+
+/// Queues `request` as a new batch: planning runs in its own task; returns the batch id.
+pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> Result<u64, String> {
+    if request.sources.is_empty() {
+        return Err("nothing to transfer: give at least one source".into());
+    }
+    let batch = shared
+        .store(|s| s.reserve_transfer_ids(1))
+        .await
+        .map_err(|e| e.to_string())?;
+    lock(&shared.batches).insert(
+        batch,
+        Batch {
+            planning: true,
+            ..Batch::default()
+        },
+    );
+    let task_shared = shared.clone();
+    shared.workers.spawn(async move {
+        let result = plan_batch(&task_shared, batch, &request).await;
+        let error = result.err().map(|e| e.to_string());
+        {
+            let mut batches = lock(&task_shared.batches);
+            if let Some(state) = batches.get_mut(&batch) {
+                state.planning = false;
+                state.error = error;
+            }
+        }
+        finish_if_done(&task_shared, batch);
+    });
+    Ok(batch)
+}
+
+async fn plan_batch(
+    shared: &Arc<Shared>,
+    batch: u64,
+    request: &TransferRequest,
+) -> Result<(), RemoteError> {
+    let pool = shared.pool(&request.profile).await?;
+    let lease = pool.acquire().await?;
+    let base = match &pool.profile().remote_dir {
+        Some(dir) => dir.clone(),
+        None => lease.remote().home().await?,
+    };
+    let (tx, mut rx) = mpsc::channel::<Vec<PlannedItem>>(4);
+    let cancel = shared.shutdown.child_token();
+    let planner = {
+        let request = request.clone();
+        let remote = lease.remote().clone();
+        let cancel: CancellationToken = cancel.clone();
+        tokio::spawn(async move { plan(&request, remote.as_ref(), &base, &cancel, tx).await })
+    };
+    let mut counts = PlanCounts::default();
+    while let Some(chunk) = rx.recv().await {
+        for item in &chunk {
+            match item.kind {
+                ItemKind::File => {
+                    counts.files += 1;
+                    counts.bytes += item.size;
+                }
+                ItemKind::Mkdir => counts.dirs += 1,
+            }
+        }
+        add_items(shared, batch, request, chunk).await?;
+        shared.emit(Event::Planning {
+            batch,
+            files: counts.files,
+            dirs: counts.dirs,
+            bytes: counts.bytes,
+            finished: false,
+        });
+    }
+    let planned = planner
+        .await
+        .map_err(|e| RemoteError::new(ErrorKind::LocalIo, &Default::default(), e.to_string()))?;
+    lease.release();
+    let counts = planned?;
+    shared.emit(Event::Planning {
+        batch,
+        files: counts.files,
+        dirs: counts.dirs,
+        bytes: counts.bytes,
+        finished: true,
+    });
+    Ok(())
+}
+
+/// Turns planned items into queued records (adopting unfinished ones doing the same copy),
+/// stores them in one transaction, and wakes the scheduler.
+async fn add_items(
+    shared: &Arc<Shared>,
+    batch: u64,
+    request: &TransferRequest,
+    items: Vec<PlannedItem>,
+) -> Result<(), RemoteError> {
+    let count = items.len() as u64;
+    let first_id = shared
+        .store(move |s| s.reserve_transfer_ids(count))
+        .await
+        .map_err(store_error)?;
+    let created = now_us();
+    let mut records = Vec::with_capacity(items.len());
+    let mut finished = Vec::new();
+    {
+        let mut queue = shared.lock_queue();
+        for (n, item) in items.into_iter().enumerate() {
+            let mut record = Transfer {
+                id: first_id + n as u64,
+                batch,
+                direction: request.direction,
+                kind: item.kind,
+                profile: request.profile.clone(),
+                local_path: item.local_path,
+                remote_path: item.remote_path,
+                state: TransferState::Queued,
+                overwrite: request.overwrite,
+                limit: request.limit,
+                source_size: item.size,
+                source_mtime: item.mtime,
+                offset: 0,
+                bytes_sent: 0,
+                attempts: 0,
+                error: None,
+                verification: None,
+                position: 0,
+                created_us: created,
+                started_us: None,
+                finished_us: None,
+                duration_ms: 0,
+                run_id: None,
+            };
+            if let Some(error) = item.error {
+                record.state = TransferState::Failed;
+                record.error = Some(error);
+                record.finished_us = Some(created);
+                finished.push(record.clone());
+                records.push(record);
+                continue;
+            }
+            if let Some(existing) = queue.find_same(&record)
+                && let Some(old) = queue.get_mut(existing)
+            {
+                old.record.batch = batch;
+                old.record.overwrite = request.overwrite;
+                old.record.limit = request.limit;
+                if old.record.state != TransferState::Running {
+                    old.record.state = TransferState::Queued;
+                }
+                records.push(old.record.clone());
+                continue;
+            }
+            record.position = queue.take_position();
+            queue.insert(record.clone());
+            records.push(record);
+        }
+    }
+    shared
+        .store(move |s| s.put_transfers(&records))
+        .await
+        .map_err(store_error)?;
+    for record in finished {
+        count_final(shared, &record);
+        shared.emit(Event::Finished { transfer: record });
+    }
+    shared.wake.notify_one();
+    Ok(())
+}
+
+fn store_error(err: crate::store::StoreError) -> RemoteError {
+    RemoteError::new(ErrorKind::LocalIo, &Default::default(), err.to_string())
+}
+
+/// Adds a final transfer to its batch's counts.
+pub(crate) fn count_final(shared: &Shared, record: &Transfer) {
+    let mut batches = lock(&shared.batches);
+    let Some(batch) = batches.get_mut(&record.batch) else {
+        return;
+    };
+    let summary = &mut batch.summary;
+    match record.state {
+        TransferState::Done => {
+            summary.done += 1;
+            summary.bytes += record.source_size;
+        }
+        TransferState::Skipped => summary.skipped += 1,
+        TransferState::Failed => summary.failed += 1,
+        TransferState::Cancelled => summary.cancelled += 1,
+        _ => {}
+    }
+}
+
+/// Emits `BatchDone` when the batch is planned and none of its transfers is unfinished.
+pub(crate) fn finish_if_done(shared: &Shared, batch: u64) {
+    let busy = shared.lock_queue().items().any(|item| {
+        item.record.batch == batch
+            && !item.record.state.is_final()
+            && item.record.state != TransferState::Paused
+    });
+    if busy {
+        return;
+    }
+    let done = {
+        let mut batches = lock(&shared.batches);
+        match batches.get(&batch) {
+            Some(state) if !state.planning => batches.remove(&batch),
+            _ => None,
+        }
+    };
+    if let Some(state) = done {
+        shared.emit(Event::BatchDone {
+            batch,
+            summary: state.summary,
+            error: state.error,
+        });
+    }
+}
+
+impl Shared {
+    /// The connection pool of `name`, created on first use (with its secrets opened).
+    pub(crate) async fn pool(self: &Arc<Self>, name: &str) -> Result<Arc<Pool>, RemoteError> {
+        let mut pools = self.pools.lock().await;
+        if let Some(pool) = pools.get(name) {
+            return Ok(pool.clone());
+        }
+        let owned = name.to_string();
+        let profile = self.store(move |s| s.profile(&owned)).await.map_err(|e| {
+            RemoteError::new(ErrorKind::NotFound, &Default::default(), e.to_string())
+        })?;
+        let endpoint = endpoint_of(&profile);
+        let mut credentials = Credentials::default();
+        for secret in ProfileSecret::ALL {
+            let Some(sealed) = profile.sealed(secret) else {
+                continue;
+            };
+            let key = lock(&self.vault_key).clone().ok_or_else(|| {
+                RemoteError::new(
+                    ErrorKind::Auth,
+                    &endpoint,
+                    "vault locked: the profile's secrets cannot be opened",
+                )
+            })?;
+            let plain = key
+                .open(profile.slot(secret), sealed)
+                .map_err(|e| RemoteError::new(ErrorKind::Auth, &endpoint, e.to_string()))?;
+            match secret {
+                ProfileSecret::Password => credentials.password = Some(plain),
+                ProfileSecret::KeyPassphrase => credentials.key_passphrase = Some(plain),
+            }
+        }
+        let options = ConnectOptions {
+            timeout: profile
+                .timeout_secs
+                .map(|s| Duration::from_secs(u64::from(s)))
+                .unwrap_or(self.config.connection.timeout.0),
+            keepalive: self.config.connection.keepalive.0,
+            host_key_policy: self.host_key_policy.unwrap_or(profile.host_key_policy),
+            known_hosts: self.known_hosts.clone(),
+            prompt: Arc::new(super::prompt::EnginePrompt {
+                shared: Arc::downgrade(self),
+            }),
+        };
+        let pool = Pool::new(profile, credentials, options);
+        pools.insert(name.to_string(), pool.clone());
+        Ok(pool)
+    }
+}

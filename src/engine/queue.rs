@@ -1,0 +1,262 @@
+//! The engine's in-memory queue: every unfinished transfer with its live counters, in queue
+//! order. Views and snapshots for watchers are built here; no I/O.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::api::{QueueSnapshot, TransferView};
+use crate::transfer::copy::Progress;
+use crate::transfer::model::{Transfer, TransferState};
+
+/// Transfers listed in a snapshot besides the running ones.
+const SNAPSHOT_QUEUED: usize = 200;
+
+/// Why a running transfer is being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    Pause,
+    Cancel,
+    Shutdown,
+}
+
+/// One unfinished transfer.
+pub struct Item {
+    pub record: Transfer,
+    pub progress: Arc<Progress>,
+    /// Set while a worker runs it.
+    pub cancel: Option<CancellationToken>,
+    pub stop: Option<StopReason>,
+    /// `bytes_sent` recorded before this engine started working on it.
+    pub sent_base: u64,
+    /// Restarts already announced to watchers.
+    pub announced_restarts: u32,
+    rate: RateMeter,
+}
+
+impl Item {
+    pub fn new(record: Transfer) -> Item {
+        let progress = Arc::new(Progress::default());
+        progress.done.store(record.offset, Ordering::Relaxed);
+        progress.total.store(record.source_size, Ordering::Relaxed);
+        Item {
+            sent_base: record.bytes_sent,
+            record,
+            progress,
+            cancel: None,
+            stop: None,
+            announced_restarts: 0,
+            rate: RateMeter::default(),
+        }
+    }
+
+    /// Copies the live counters into the record.
+    pub fn sync_counters(&mut self) {
+        self.record.offset = self.progress.done.load(Ordering::Relaxed);
+        self.record.bytes_sent = self.sent_base + self.progress.sent.load(Ordering::Relaxed);
+        let total = self.progress.total.load(Ordering::Relaxed);
+        if total > 0 {
+            self.record.source_size = total;
+        }
+    }
+
+    fn view(&self) -> TransferView {
+        let done = self.progress.done.load(Ordering::Relaxed);
+        let total = self
+            .progress
+            .total
+            .load(Ordering::Relaxed)
+            .max(self.record.source_size);
+        let rate = self.rate.rate;
+        TransferView {
+            id: self.record.id,
+            batch: self.record.batch,
+            direction: self.record.direction,
+            profile: self.record.profile.clone(),
+            source: self.record.source().to_string(),
+            destination: self.record.destination().to_string(),
+            state: self.record.state,
+            done,
+            total,
+            rate,
+            eta_secs: (rate > 0 && total >= done).then(|| (total - done) / rate),
+            attempts: self.record.attempts,
+            error: self.record.error.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// Recent bytes per second of one transfer (exponentially smoothed).
+#[derive(Default)]
+struct RateMeter {
+    last: Option<(Instant, u64)>,
+    rate: u64,
+}
+
+impl RateMeter {
+    fn update(&mut self, done: u64, running: bool) {
+        let now = Instant::now();
+        if !running {
+            self.last = None;
+            self.rate = 0;
+            return;
+        }
+        if let Some((when, before)) = self.last {
+            let secs = now.duration_since(when).as_secs_f64();
+            if secs < 0.05 {
+                return;
+            }
+            let instant = done.saturating_sub(before) as f64 / secs;
+            self.rate = if self.rate == 0 {
+                instant as u64
+            } else {
+                (0.7 * self.rate as f64 + 0.3 * instant) as u64
+            };
+        }
+        self.last = Some((now, done));
+    }
+}
+
+/// Every unfinished transfer, by id.
+#[derive(Default)]
+pub struct Queue {
+    items: BTreeMap<u64, Item>,
+    next_position: u64,
+}
+
+impl Queue {
+    pub fn insert(&mut self, record: Transfer) {
+        self.next_position = self.next_position.max(record.position + 1);
+        self.items.insert(record.id, Item::new(record));
+    }
+
+    /// The position for a transfer added now (after everything queued).
+    pub fn take_position(&mut self) -> u64 {
+        let position = self.next_position;
+        self.next_position += 1;
+        position
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Item> {
+        self.items.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut Item> {
+        self.items.get_mut(&id)
+    }
+
+    pub fn remove(&mut self, id: u64) -> Option<Item> {
+        self.items.remove(&id)
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.items.values()
+    }
+
+    pub fn items_mut(&mut self) -> impl Iterator<Item = &mut Item> {
+        self.items.values_mut()
+    }
+
+    /// An unfinished transfer doing the same copy as `record`.
+    pub fn find_same(&self, record: &Transfer) -> Option<u64> {
+        self.items
+            .values()
+            .find(|item| item.record.same_copy(record))
+            .map(|item| item.record.id)
+    }
+
+    pub fn running(&self) -> usize {
+        self.count(TransferState::Running)
+    }
+
+    pub fn running_for(&self, profile: &str) -> usize {
+        self.items
+            .values()
+            .filter(|i| i.record.state == TransferState::Running && i.record.profile == profile)
+            .count()
+    }
+
+    fn count(&self, state: TransferState) -> usize {
+        self.items
+            .values()
+            .filter(|i| i.record.state == state)
+            .count()
+    }
+
+    /// Queued transfers in queue order.
+    pub fn queued_in_order(&self) -> Vec<u64> {
+        let mut queued: Vec<&Item> = self
+            .items
+            .values()
+            .filter(|i| i.record.state == TransferState::Queued)
+            .collect();
+        queued.sort_by_key(|i| (i.record.position, i.record.id));
+        queued.into_iter().map(|i| i.record.id).collect()
+    }
+
+    /// Swaps a queued transfer with its neighbour; returns the two records that changed.
+    pub fn move_item(&mut self, id: u64, up: bool) -> Option<(Transfer, Transfer)> {
+        let order = self.queued_in_order();
+        let index = order.iter().position(|x| *x == id)?;
+        let other = if up {
+            order.get(index.checked_sub(1)?)?
+        } else {
+            order.get(index + 1)?
+        };
+        let a = self.items.get(&id)?.record.position;
+        let b = self.items.get(other)?.record.position;
+        let (a, b) = if a == b { (a, b + 1) } else { (a, b) };
+        self.items.get_mut(&id)?.record.position = b;
+        self.items.get_mut(other)?.record.position = a;
+        Some((
+            self.items.get(&id)?.record.clone(),
+            self.items.get(other)?.record.clone(),
+        ))
+    }
+
+    /// Updates rates and builds the watchers' snapshot.
+    pub fn snapshot(&mut self) -> QueueSnapshot {
+        for item in self.items.values_mut() {
+            let done = item.progress.done.load(Ordering::Relaxed);
+            item.rate
+                .update(done, item.record.state == TransferState::Running);
+        }
+        let mut running: Vec<TransferView> = self
+            .items
+            .values()
+            .filter(|i| i.record.state == TransferState::Running)
+            .map(Item::view)
+            .collect();
+        running.sort_by_key(|v| v.id);
+        let mut waiting: Vec<&Item> = self
+            .items
+            .values()
+            .filter(|i| i.record.state != TransferState::Running)
+            .collect();
+        waiting.sort_by_key(|i| (i.record.position, i.record.id));
+        let mut snapshot = QueueSnapshot {
+            running: running.len(),
+            queued: self.count(TransferState::Queued),
+            paused: self.count(TransferState::Paused),
+            rate: running.iter().map(|v| v.rate).sum(),
+            ..QueueSnapshot::default()
+        };
+        for item in self.items.values() {
+            let view_done = item.progress.done.load(Ordering::Relaxed);
+            snapshot.done_bytes += view_done;
+            snapshot.total_bytes += item
+                .progress
+                .total
+                .load(Ordering::Relaxed)
+                .max(item.record.source_size);
+        }
+        snapshot.transfers = running;
+        snapshot
+            .transfers
+            .extend(waiting.into_iter().take(SNAPSHOT_QUEUED).map(Item::view));
+        snapshot
+    }
+}

@@ -1,0 +1,168 @@
+//! The engine's two clocks: the scheduler, which starts queued transfers while there is room
+//! (globally and per profile), and the publisher, which sends progress snapshots at most ten
+//! times a second, announces restarts, saves offsets every few seconds and closes idle
+//! connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::Shared;
+use super::api::Event;
+use super::worker;
+use crate::transfer::model::TransferState;
+
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+const SAVE_EVERY: Duration = Duration::from_secs(2);
+const SAVE_AFTER_BYTES: u64 = 8 << 20;
+const REAP_EVERY: Duration = Duration::from_secs(5);
+
+/// Starts transfers until the engine shuts down.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    loop {
+        start_what_fits(&shared).await;
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+async fn start_what_fits(shared: &Arc<Shared>) {
+    if !shared.run_queue {
+        return;
+    }
+    let max = shared.config.transfer.max_concurrent as usize;
+    let mut caps: HashMap<String, usize> = HashMap::new();
+    loop {
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        let (order, running) = {
+            let queue = shared.lock_queue();
+            (queue.queued_in_order(), queue.running())
+        };
+        if running >= max || order.is_empty() {
+            return;
+        }
+        let mut started = false;
+        for id in order {
+            let Some(profile) = shared
+                .lock_queue()
+                .get(id)
+                .map(|i| i.record.profile.clone())
+            else {
+                continue;
+            };
+            let cap = match caps.get(&profile) {
+                Some(cap) => *cap,
+                None => {
+                    let cap = match shared.pool(&profile).await {
+                        Ok(pool) => pool.profile().max_connections.max(1) as usize,
+                        // The worker reports the error (a missing profile, a locked vault).
+                        Err(_) => 1,
+                    };
+                    caps.insert(profile.clone(), cap);
+                    cap
+                }
+            };
+            if shared.lock_queue().running_for(&profile) < cap {
+                worker::spawn(shared, id);
+                started = true;
+                break;
+            }
+        }
+        if !started {
+            return;
+        }
+    }
+}
+
+/// Publishes snapshots and saves offsets until the engine shuts down.
+pub(crate) async fn publish(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(PUBLISH_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_save = Instant::now();
+    let mut last_reap = Instant::now();
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        announce_restarts(&shared);
+        let snapshot = shared.lock_queue().snapshot();
+        shared.progress.send_if_modified(|current| {
+            let changed = *current != snapshot;
+            if changed {
+                *current = snapshot;
+            }
+            changed
+        });
+        if last_save.elapsed() >= SAVE_EVERY || unsaved_bytes(&shared) >= SAVE_AFTER_BYTES {
+            save_offsets(&shared).await;
+            last_save = Instant::now();
+        }
+        if last_reap.elapsed() >= REAP_EVERY {
+            let pools: Vec<_> = shared.pools.lock().await.values().cloned().collect();
+            for pool in pools {
+                pool.reap_idle().await;
+            }
+            last_reap = Instant::now();
+        }
+    }
+}
+
+/// Tells watchers, before the snapshot that shows it, that a transfer went back to an offset.
+fn announce_restarts(shared: &Shared) {
+    let mut events = Vec::new();
+    for item in shared.lock_queue().items_mut() {
+        let restarts = item.progress.restarts.load(Ordering::Relaxed);
+        if restarts > item.announced_restarts {
+            item.announced_restarts = restarts;
+            events.push(Event::Restarted {
+                id: item.record.id,
+                from: item.progress.done.load(Ordering::Relaxed),
+                reason: "continuing from what the destination has".into(),
+            });
+        }
+    }
+    for event in events {
+        shared.emit(event);
+    }
+}
+
+fn unsaved_bytes(shared: &Shared) -> u64 {
+    shared
+        .lock_queue()
+        .items()
+        .filter(|i| i.record.state == TransferState::Running)
+        .map(|i| {
+            i.progress
+                .done
+                .load(Ordering::Relaxed)
+                .saturating_sub(i.record.offset)
+        })
+        .sum()
+}
+
+/// Writes the offsets of running transfers in one transaction.
+async fn save_offsets(shared: &Arc<Shared>) {
+    let records: Vec<_> = shared
+        .lock_queue()
+        .items_mut()
+        .filter(|i| i.record.state == TransferState::Running)
+        .filter_map(|item| {
+            let before = item.record.offset;
+            item.sync_counters();
+            (item.record.offset != before).then(|| item.record.clone())
+        })
+        .collect();
+    if records.is_empty() {
+        return;
+    }
+    if let Err(err) = shared.store(move |s| s.put_transfers(&records)).await {
+        tracing::error!(%err, "could not save transfer offsets");
+    }
+}

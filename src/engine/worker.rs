@@ -1,0 +1,247 @@
+//! Running one transfer: lease a connection, execute, retry transient failures with backoff
+//! (resuming from the part file), and record the outcome. A pause, cancel or shutdown stops it
+//! through its cancellation token; the reason decides the state it is recorded in.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::api::Event;
+use super::batch::{count_final, finish_if_done};
+use super::queue::StopReason;
+use crate::remote::{ErrorKind, RemoteError};
+use crate::store::LogLevel;
+use crate::transfer::copy::{CopyOptions, PART_SUFFIX};
+use crate::transfer::execute::{ItemOutcome, execute};
+use crate::transfer::limit::RateLimiter;
+use crate::transfer::model::{ItemKind, Transfer, TransferState, now_us};
+use crate::transfer::retry::RetryPolicy;
+
+/// Marks `id` running and starts its worker.
+pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
+    let cancel = CancellationToken::new();
+    let record = {
+        let mut queue = shared.lock_queue();
+        let Some(item) = queue.get_mut(id) else {
+            return;
+        };
+        item.record.state = TransferState::Running;
+        item.record.started_us.get_or_insert_with(now_us);
+        item.record.error = None;
+        item.cancel = Some(cancel.clone());
+        item.stop = None;
+        item.record.clone()
+    };
+    let shared = shared.clone();
+    let tracker = shared.workers.clone();
+    tracker.spawn(async move {
+        persist(&shared, &record).await;
+        shared.emit(Event::Started { id });
+        run(&shared, record, cancel).await;
+        shared.wake.notify_one();
+    });
+}
+
+async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationToken) {
+    let progress = match shared.lock_queue().get(record.id) {
+        Some(item) => item.progress.clone(),
+        None => return,
+    };
+    let transfer = &shared.config.transfer;
+    let options = CopyOptions {
+        atomic: transfer.atomic,
+        resume: true,
+        verify_hash: transfer.verify_checksum,
+        preserve_mtime: transfer.preserve_mtime,
+        limits: shared
+            .global_limit
+            .iter()
+            .cloned()
+            .chain(RateLimiter::new(record.limit).map(Arc::new))
+            .collect(),
+    };
+    let retry = RetryPolicy::from_config(transfer);
+    loop {
+        record.attempts += 1;
+        let started = Instant::now();
+        let attempt = async {
+            let pool = shared.pool(&record.profile).await?;
+            let lease = pool.acquire().await?;
+            let result = execute(
+                &mut record,
+                &lease,
+                &shared.local,
+                &options,
+                &progress,
+                &cancel,
+            )
+            .await;
+            match &result {
+                // The connection is in a known state only after success or a plain refusal.
+                Ok(_) => lease.release(),
+                Err(err)
+                    if matches!(
+                        err.kind,
+                        ErrorKind::NotFound | ErrorKind::Permission | ErrorKind::AlreadyExists
+                    ) =>
+                {
+                    lease.release()
+                }
+                Err(_) => drop(lease),
+            }
+            result
+        };
+        let result = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(RemoteError::new(ErrorKind::Cancelled, &Default::default(), "")),
+            result = attempt => result,
+        };
+        record.duration_ms += started.elapsed().as_millis() as u64;
+        let error = match result {
+            Ok(outcome) => return finish(shared, record, Ok(outcome)).await,
+            Err(_) if cancel.is_cancelled() => return stopped(shared, record).await,
+            Err(error) => error,
+        };
+        let Some(delay) = retry.delay_before(record.attempts + 1, &error) else {
+            return finish(shared, record, Err(error)).await;
+        };
+        tracing::info!(id = record.id, attempt = record.attempts, %error, "transfer will be retried");
+        shared.emit(Event::Retrying {
+            id: record.id,
+            attempt: record.attempts,
+            delay_ms: delay.as_millis() as u64,
+            error: error.to_string(),
+        });
+        record.error = Some(error);
+        sync_and_persist(shared, &mut record).await;
+        tokio::select! {
+            () = cancel.cancelled() => return stopped(shared, record).await,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Records a final outcome.
+async fn finish(
+    shared: &Arc<Shared>,
+    mut record: Transfer,
+    result: Result<ItemOutcome, RemoteError>,
+) {
+    match result {
+        Ok(ItemOutcome::Done { size, verification }) => {
+            record.state = TransferState::Done;
+            record.error = None;
+            record.verification = verification;
+            if record.kind == ItemKind::File {
+                record.source_size = size;
+            }
+        }
+        Ok(ItemOutcome::Skipped { reason }) => {
+            record.state = TransferState::Skipped;
+            record.error = None;
+            tracing::info!(id = record.id, reason, "transfer skipped");
+        }
+        Err(error) => {
+            record.state = TransferState::Failed;
+            let message = format!("transfer {} failed: {error}", record.id);
+            record.error = Some(error);
+            let _ = shared
+                .store(move |s| s.log(LogLevel::Error, "transfer", &message))
+                .await;
+        }
+    }
+    record.finished_us = Some(now_us());
+    conclude(shared, record).await;
+}
+
+/// Records a transfer stopped by pause, cancel or shutdown.
+async fn stopped(shared: &Arc<Shared>, mut record: Transfer) {
+    let reason = shared
+        .lock_queue()
+        .get(record.id)
+        .and_then(|item| item.stop)
+        .unwrap_or(StopReason::Shutdown);
+    record.state = match reason {
+        StopReason::Pause => TransferState::Paused,
+        StopReason::Cancel => TransferState::Cancelled,
+        StopReason::Shutdown => TransferState::Interrupted,
+    };
+    record.error = None;
+    if reason == StopReason::Cancel {
+        record.finished_us = Some(now_us());
+        remove_part(shared, &record).await;
+    }
+    conclude(shared, record).await;
+}
+
+/// Saves the record, updates the queue and the batch, and tells the watchers.
+async fn conclude(shared: &Arc<Shared>, mut record: Transfer) {
+    {
+        let mut queue = shared.lock_queue();
+        if let Some(item) = queue.get_mut(record.id) {
+            item.record = record.clone();
+            item.sync_counters();
+            item.cancel = None;
+            record = item.record.clone();
+            if record.state.is_final() {
+                queue.remove(record.id);
+            }
+        }
+    }
+    persist(shared, &record).await;
+    if record.state.is_final() {
+        count_final(shared, &record);
+    }
+    let batch = record.batch;
+    shared.emit(Event::Finished { transfer: record });
+    finish_if_done(shared, batch);
+}
+
+async fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
+    if let Some(item) = shared.lock_queue().get_mut(record.id) {
+        item.sync_counters();
+        record.offset = item.record.offset;
+        record.bytes_sent = item.record.bytes_sent;
+        item.record = record.clone();
+    }
+    persist(shared, record).await;
+}
+
+pub(crate) async fn persist(shared: &Arc<Shared>, record: &Transfer) {
+    let record = record.clone();
+    if let Err(err) = shared.store(move |s| s.put_transfers(&[record])).await {
+        tracing::error!(%err, "could not record a transfer");
+    }
+}
+
+/// Deletes a cancelled transfer's part file (best effort: it may not exist).
+pub(crate) async fn remove_part(shared: &Arc<Shared>, record: &Transfer) {
+    if record.kind != ItemKind::File || !shared.config.transfer.atomic {
+        return;
+    }
+    let part = format!("{}{PART_SUFFIX}", record.destination());
+    let result = match record.direction {
+        crate::transfer::model::Direction::Download => {
+            use crate::remote::Remote;
+            shared.local.remove_file(&part).await
+        }
+        crate::transfer::model::Direction::Upload => match shared.pool(&record.profile).await {
+            Ok(pool) => match pool.acquire().await {
+                Ok(lease) => {
+                    let removed = lease.remote().remove_file(&part).await;
+                    lease.release();
+                    removed
+                }
+                Err(err) => Err(err),
+            },
+            Err(err) => Err(err),
+        },
+    };
+    if let Err(err) = result
+        && err.kind != ErrorKind::NotFound
+    {
+        tracing::warn!(%err, "could not remove the part file of a cancelled transfer");
+    }
+}

@@ -1,0 +1,145 @@
+//! Doing one planned item on a lent connection: create a directory, or copy a file after
+//! applying the overwrite policy and deciding whether its part file may be resumed (only when the
+//! source's size and mtime are what they were when the transfer was first planned).
+
+use tokio_util::sync::CancellationToken;
+
+use super::copy::{CopyOptions, PART_SUFFIX, Progress, Verification, copy_file};
+use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
+use super::pool::Lease;
+use crate::remote::local::LocalRemote;
+use crate::remote::{ErrorKind, Remote, RemoteError, names};
+
+/// How an item ended when it did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemOutcome {
+    Done {
+        size: u64,
+        verification: Option<Verification>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+/// Runs `item` once. Updates its recorded source identity and, for `rename`, its destination.
+pub async fn execute(
+    item: &mut Transfer,
+    lease: &Lease,
+    local: &LocalRemote,
+    options: &CopyOptions,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<ItemOutcome, RemoteError> {
+    let remote: &dyn Remote = lease.remote().as_ref();
+    let (src, dst): (&dyn Remote, &dyn Remote) = match item.direction {
+        Direction::Upload => (local, remote),
+        Direction::Download => (remote, local),
+    };
+    let destination = item.destination().to_string();
+    if item.kind == ItemKind::Mkdir {
+        ensure_dir(dst, &destination, item.direction, lease).await?;
+        return Ok(ItemOutcome::Done {
+            size: 0,
+            verification: None,
+        });
+    }
+    if let Some(parent) = names::parent(&destination) {
+        ensure_dir(dst, &parent, item.direction, lease).await?;
+    }
+    let source_path = item.source().to_string();
+    let source = src.stat(&source_path).await?;
+    let unchanged = item.source_size == source.size && item.source_mtime == source.mtime;
+    item.source_size = source.size;
+    item.source_mtime = source.mtime;
+    let mut copy = CopyOptions {
+        resume: unchanged,
+        ..options.clone()
+    };
+    let mut target = destination.clone();
+    match dst.stat(&destination).await {
+        Ok(existing) => match item.overwrite {
+            OverwritePolicy::Overwrite => {}
+            OverwritePolicy::Skip => return skipped("the destination exists"),
+            OverwritePolicy::NewerOnly if existing.mtime >= source.mtime => {
+                return skipped("the destination is as new as the source");
+            }
+            OverwritePolicy::NewerOnly => {}
+            OverwritePolicy::Resume if existing.size == source.size => {
+                return skipped("the destination is already complete");
+            }
+            OverwritePolicy::Resume if existing.size < source.size => {
+                if copy.atomic {
+                    dst.rename(&destination, &format!("{destination}{PART_SUFFIX}"))
+                        .await?;
+                }
+                copy.resume = true;
+            }
+            OverwritePolicy::Resume => {}
+            OverwritePolicy::Rename => target = free_name(dst, &destination).await?,
+        },
+        Err(err) if err.kind == ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let outcome = copy_file(src, &source_path, dst, &target, &copy, progress, cancel).await?;
+    if target != destination {
+        match item.direction {
+            Direction::Upload => item.remote_path = target,
+            Direction::Download => item.local_path = target,
+        }
+    }
+    Ok(ItemOutcome::Done {
+        size: outcome.size,
+        verification: Some(outcome.verification),
+    })
+}
+
+fn skipped(reason: &str) -> Result<ItemOutcome, RemoteError> {
+    Ok(ItemOutcome::Skipped {
+        reason: reason.to_string(),
+    })
+}
+
+/// Makes sure `dir` exists on the destination; remote directories are remembered per profile.
+async fn ensure_dir(
+    dst: &dyn Remote,
+    dir: &str,
+    direction: Direction,
+    lease: &Lease,
+) -> Result<(), RemoteError> {
+    let cached = direction == Direction::Upload;
+    if cached && lease.pool().dir_known(dir) {
+        return Ok(());
+    }
+    dst.mkdir_all(dir).await?;
+    if cached {
+        lease.pool().remember_dir(dir);
+    }
+    Ok(())
+}
+
+/// `name (1).ext`, `name (2).ext`, … : the first that does not exist.
+async fn free_name(dst: &dyn Remote, path: &str) -> Result<String, RemoteError> {
+    let (dir, name) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    for n in 1..10_000 {
+        let candidate = format!("{dir}{stem} ({n}){ext}");
+        match dst.stat(&candidate).await {
+            Err(err) if err.kind == ErrorKind::NotFound => return Ok(candidate),
+            Err(err) => return Err(err),
+            Ok(_) => {}
+        }
+    }
+    Err(RemoteError::new(
+        ErrorKind::AlreadyExists,
+        dst.endpoint(),
+        "no free name left",
+    )
+    .at(path))
+}
