@@ -12,7 +12,10 @@ use super::api::{BatchSummary, Event};
 use super::{Shared, lock};
 use crate::profile::ProfileSecret;
 use crate::remote::{ConnectOptions, Credentials, ErrorKind, RemoteError, endpoint_of};
-use crate::transfer::model::{ItemKind, Transfer, TransferRequest, TransferState, now_us};
+use crate::transfer::limit::RateLimiter;
+use crate::transfer::model::{
+    Direction, ItemKind, Transfer, TransferRequest, TransferState, now_us,
+};
 use crate::transfer::plan::{PlanCounts, PlannedItem, plan};
 use crate::transfer::pool::Pool;
 
@@ -20,6 +23,8 @@ use crate::transfer::pool::Pool;
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub planning: bool,
+    /// The request's own bandwidth limit, shared by all its transfers.
+    pub limiter: Option<Arc<RateLimiter>>,
     pub summary: BatchSummary,
     pub error: Option<String>,
 }
@@ -37,13 +42,28 @@ pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> R
         batch,
         Batch {
             planning: true,
+            limiter: RateLimiter::new(request.limit).map(Arc::new),
             ..Batch::default()
         },
     );
     let task_shared = shared.clone();
     shared.workers.spawn(async move {
-        let result = plan_batch(&task_shared, batch, &request).await;
-        let error = result.err().map(|e| e.to_string());
+        let mut error = None;
+        if let Err(err) = plan_batch(&task_shared, batch, &request).await {
+            // Nothing planned (the server could not be reached or logged in to): each source
+            // is recorded as failed, so the history says what was attempted and why.
+            let planned_any = task_shared
+                .lock_queue()
+                .items()
+                .any(|i| i.record.batch == batch);
+            let recorded = !planned_any
+                && add_items(&task_shared, batch, &request, unplanned(&request, &err))
+                    .await
+                    .is_ok();
+            if !recorded {
+                error = Some(err.to_string());
+            }
+        }
         {
             let mut batches = lock(&task_shared.batches);
             if let Some(state) = batches.get_mut(&batch) {
@@ -108,6 +128,38 @@ async fn plan_batch(
         finished: true,
     });
     Ok(())
+}
+
+/// Failed items for every source of a request that could not be planned.
+fn unplanned(request: &TransferRequest, error: &RemoteError) -> Vec<PlannedItem> {
+    request
+        .sources
+        .iter()
+        .map(|source| {
+            let name = crate::remote::names::base_name(source);
+            let (local_path, remote_path) = match request.direction {
+                Direction::Upload => (
+                    source.clone(),
+                    crate::remote::names::join(&request.target, name),
+                ),
+                Direction::Download => (
+                    std::path::Path::new(&request.target)
+                        .join(name)
+                        .to_string_lossy()
+                        .into_owned(),
+                    source.clone(),
+                ),
+            };
+            PlannedItem {
+                kind: ItemKind::File,
+                local_path,
+                remote_path,
+                size: 0,
+                mtime: None,
+                error: Some(error.clone()),
+            }
+        })
+        .collect()
 }
 
 /// Turns planned items into queued records (adopting unfinished ones doing the same copy),

@@ -118,7 +118,7 @@ pub(crate) async fn publish(shared: Arc<Shared>) {
 fn announce_restarts(shared: &Shared) {
     let mut events = Vec::new();
     for item in shared.lock_queue().items_mut() {
-        let restarts = item.progress.restarts.load(Ordering::Relaxed);
+        let restarts = item.progress.restarts.load(Ordering::SeqCst);
         if restarts > item.announced_restarts {
             item.announced_restarts = restarts;
             events.push(Event::Restarted {

@@ -50,6 +50,12 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
         None => return,
     };
     let transfer = &shared.config.transfer;
+    // The request's limit is shared by its transfers; a transfer restored from an earlier run
+    // (whose request is gone) keeps the limit to itself.
+    let request_limit = super::lock(&shared.batches)
+        .get(&record.batch)
+        .map(|batch| batch.limiter.clone())
+        .unwrap_or_else(|| RateLimiter::new(record.limit).map(Arc::new));
     let options = CopyOptions {
         atomic: transfer.atomic,
         resume: true,
@@ -59,7 +65,7 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
             .global_limit
             .iter()
             .cloned()
-            .chain(RateLimiter::new(record.limit).map(Arc::new))
+            .chain(request_limit)
             .collect(),
     };
     let retry = RetryPolicy::from_config(transfer);

@@ -64,12 +64,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Starts (again) at `offset`. A restart is counted before progress goes back, so whoever
+    /// reads the counters sees the restart no later than the lower offset.
     fn start_at(&self, offset: u64, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
-        let previous = self.done.swap(offset, Ordering::Relaxed);
-        if offset < previous {
-            self.restarts.fetch_add(1, Ordering::Relaxed);
+        self.total.store(total, Ordering::SeqCst);
+        if offset < self.done.load(Ordering::SeqCst) {
+            self.restarts.fetch_add(1, Ordering::SeqCst);
         }
+        self.done.store(offset, Ordering::SeqCst);
     }
 }
 

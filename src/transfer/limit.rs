@@ -7,11 +7,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Bytes per second, with up to a quarter second of burst.
+#[derive(Debug)]
 pub struct RateLimiter {
     rate: u64,
     state: Mutex<Bucket>,
 }
 
+#[derive(Debug)]
 struct Bucket {
     tokens: f64,
     last: Instant,

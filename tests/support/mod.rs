@@ -1,6 +1,7 @@
 //! Test servers and helpers shared by the integration tests: real sockets, no protocol mocks.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod env;
 pub mod ftp_server;
 pub mod real_servers;

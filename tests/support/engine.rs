@@ -1,0 +1,237 @@
+//! An engine in the test process over a throwaway data directory, with profiles for the
+//! in-process servers, and helpers to run a batch and collect what happened.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry::config::Config;
+use ferry::engine::api::{BatchSummary, Event, Request, Response};
+use ferry::engine::{EngineClient, EngineSetup, Subscription};
+use ferry::paths::Paths;
+use ferry::profile::{HostKeyPolicy, Profile, ProfileSecret, Protocol};
+use ferry::store::Store;
+use ferry::transfer::model::{Direction, OverwritePolicy, TransferRequest};
+use ferry::vault::{Argon2Cost, Unlock, VaultHeader, VaultKey};
+use secrecy::SecretString;
+
+pub struct EngineFixture {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    key_file: PathBuf,
+}
+
+impl EngineFixture {
+    /// A data directory with a key-file vault; `tweak` adjusts the config (fast retries by default).
+    pub fn new(tweak: impl FnOnce(&mut Config)) -> EngineFixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key_file = dir.path().join("vault.key");
+        std::fs::write(&key_file, VaultKey::generate().expose_bytes()).expect("key file");
+        let mut config = Config::default();
+        config.transfer.retry_min_delay.0 = Duration::from_millis(20);
+        config.transfer.retry_max_delay.0 = Duration::from_millis(100);
+        tweak(&mut config);
+        let fixture = EngineFixture {
+            dir,
+            config,
+            key_file,
+        };
+        let store = fixture.store();
+        let (header, _) = VaultHeader::create(
+            &Unlock::KeyFile(fixture.key_file.clone()),
+            Argon2Cost::default(),
+        )
+        .expect("vault");
+        store.init_vault(&header).expect("init vault");
+        fixture
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A scratch directory for local files.
+    pub fn local(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(&path).expect("mkdir");
+        path
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.data_dir().join("ferry.redb")).expect("store")
+    }
+
+    fn key(&self, store: &Store) -> VaultKey {
+        let header = store.vault_header().expect("header").expect("vault");
+        header
+            .unlock(&Unlock::KeyFile(self.key_file.clone()))
+            .expect("unlock")
+    }
+
+    /// Adds a password profile; the host key is learned on first use.
+    pub fn add_profile(
+        &self,
+        name: &str,
+        protocol: Protocol,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) {
+        self.add_profile_with(name, protocol, port, user, password, |_| {});
+    }
+
+    pub fn add_profile_with(
+        &self,
+        name: &str,
+        protocol: Protocol,
+        port: u16,
+        user: &str,
+        password: &str,
+        tweak: impl FnOnce(&mut Profile),
+    ) {
+        let store = self.store();
+        let key = self.key(&store);
+        let mut profile = Profile {
+            id: store.reserve_profile_id().expect("id"),
+            name: name.into(),
+            protocol,
+            host: "127.0.0.1".into(),
+            port,
+            user: user.into(),
+            remote_dir: None,
+            local_dir: None,
+            key_file: None,
+            agent: false,
+            password: None,
+            key_passphrase: None,
+            max_connections: 5,
+            host_key_policy: HostKeyPolicy::AcceptNew,
+            timeout_secs: Some(10),
+            cert_pin: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        profile.password = Some(key.seal(
+            profile.slot(ProfileSecret::Password),
+            &SecretString::from(password.to_string()),
+        ));
+        tweak(&mut profile);
+        store.add_profile(&profile).expect("add profile");
+    }
+
+    /// Starts an engine on the current runtime (it takes the store until shut down).
+    pub fn start(&self) -> EngineClient {
+        let store = self.store();
+        let key = self.key(&store);
+        ferry::engine::start(EngineSetup {
+            store,
+            config: self.config.clone(),
+            paths: Paths::resolve(None, Some(self.data_dir())).expect("paths"),
+            vault_key: Some(key),
+            interactive: false,
+            host_key_policy: None,
+            run_queue: true,
+        })
+        .expect("engine")
+    }
+}
+
+/// An upload or download request with the usual options.
+pub fn request(
+    direction: Direction,
+    profile: &str,
+    sources: &[&str],
+    target: &str,
+    recursive: bool,
+) -> TransferRequest {
+    TransferRequest {
+        direction,
+        profile: profile.into(),
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+        target: target.into(),
+        recursive,
+        overwrite: OverwritePolicy::Overwrite,
+        limit: 0,
+    }
+}
+
+/// Queues a request and returns its batch id.
+pub async fn enqueue(client: &EngineClient, request: TransferRequest) -> u64 {
+    match client.request(Request::Enqueue(request)).await {
+        Response::Enqueued { batch } => batch,
+        other => panic!("enqueue failed: {other:?}"),
+    }
+}
+
+/// Collects events until every batch in `batches` is done (or the timeout passes).
+pub async fn wait_batches(
+    watch: &mut Subscription,
+    batches: &[u64],
+    timeout: Duration,
+) -> (Vec<BatchSummary>, Vec<Event>) {
+    let mut summaries = vec![None; batches.len()];
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while summaries.iter().any(Option::is_none) {
+        let event = tokio::time::timeout_at(deadline, watch.events.recv())
+            .await
+            .expect("batches did not finish in time")
+            .expect("engine stopped");
+        if let Event::BatchDone {
+            batch,
+            summary,
+            error,
+        } = &event
+        {
+            assert!(error.is_none(), "batch {batch} failed to plan: {error:?}");
+            if let Some(i) = batches.iter().position(|b| b == batch) {
+                summaries[i] = Some(summary.clone());
+            }
+        }
+        events.push(event);
+    }
+    (
+        summaries.into_iter().map(|s| s.expect("summary")).collect(),
+        events,
+    )
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).expect("open");
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Writes `size` pseudo-random bytes (fast, deterministic per seed).
+pub fn random_file(path: &Path, size: usize, seed: u64) {
+    use std::io::Write;
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut block = vec![0u8; 1 << 16];
+    let mut left = size;
+    while left > 0 {
+        for chunk in block.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let bytes = state.to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        let n = left.min(block.len());
+        file.write_all(&block[..n]).expect("write");
+        left -= n;
+    }
+    file.flush().expect("flush");
+}

@@ -1,0 +1,99 @@
+//! `kill -9` of a running `ferry put`, then the same command again: it resumes from the part
+//! file instead of starting over, and the final name never shows a partial file.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::engine::{random_file, sha256_file};
+use crate::support::env::FerryEnv;
+use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+
+fn ferry_command(env: &FerryEnv, args: &[&str]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.home())
+        .env("FERRY_DATA_DIR", env.data_dir())
+        .env("FERRY_CONFIG", env.config_file())
+        .env("FERRY_PASSPHRASE_FILE", env.passphrase_file())
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_upload_resumes_and_never_shows_a_partial_file() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let env = FerryEnv::new();
+    env.init_vault();
+    let url = format!("sftp://{DEFAULT_USER}@127.0.0.1:{}", server.port());
+    let mut add = env.ferry_unlocked(&[
+        "profile",
+        "add",
+        "srv",
+        &url,
+        "--password-stdin",
+        "--host-key-policy",
+        "accept-new",
+    ]);
+    add.write_stdin(format!("{DEFAULT_PASSWORD}\n"));
+    env.ok(add);
+    std::fs::create_dir(server.root().join("dst")).expect("mkdir");
+    let size: u64 = 96 << 20;
+    let file = env.dir.path().join("big.bin");
+    random_file(&file, size as usize, 42);
+    let path = file.to_str().expect("utf8").to_string();
+
+    let mut child = ferry_command(&env, &["put", &path, "srv:/dst", "--limit", "16MiB/s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferry put");
+    let started = Instant::now();
+    while server.bytes_received() < 24 << 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "upload did not get going"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "ferry put ended early"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !server.root().join("dst/big.bin").exists(),
+            "partial file under the final name"
+        );
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert!(
+        !server.root().join("dst/big.bin").exists(),
+        "partial file under the final name"
+    );
+    assert!(server.root().join("dst/big.bin.ferry-part").exists());
+
+    let before = server.bytes_received();
+    let rerun = tokio::task::spawn_blocking(move || {
+        ferry_command(&env, &["put", &path, "srv:/dst"])
+            .output()
+            .expect("rerun")
+    })
+    .await
+    .expect("join");
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let second_run = server.bytes_received() - before;
+    assert!(
+        second_run < size * 3 / 4,
+        "the second run sent {second_run} of {size} bytes: it did not resume"
+    );
+    assert_eq!(
+        sha256_file(&server.root().join("dst/big.bin")),
+        sha256_file(&file)
+    );
+    assert!(!server.root().join("dst/big.bin.ferry-part").exists());
+}

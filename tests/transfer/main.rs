@@ -1,0 +1,10 @@
+//! The engine's transfer queue against real sockets: drops and resume, crashes, concurrency,
+//! whole trees, fail-fast errors and honest progress.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod concurrency;
+mod crash;
+mod failures;
+mod resilience;
