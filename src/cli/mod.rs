@@ -13,6 +13,7 @@ mod session;
 mod status;
 mod target;
 mod transfer;
+mod trust_cert;
 mod vault;
 mod watch;
 

@@ -67,6 +67,13 @@ pub enum ProfileCommand {
     },
     /// Remove a profile.
     Rm { name: String },
+    /// Show an FTPS server's certificate and pin it (for self-signed certificates).
+    TrustCert {
+        name: String,
+        /// Pin without asking if the certificate's SHA-256 is this (hex, colons allowed).
+        #[arg(long, value_name = "SHA256")]
+        fingerprint: Option<String>,
+    },
     /// Import the concrete hosts of ~/.ssh/config as SFTP profiles.
     ImportSshConfig {
         /// Read this file instead of ~/.ssh/config.
@@ -146,6 +153,9 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
             edit(ctx, &name, edits, options)?
         }
         ProfileCommand::Rm { name } => remove(ctx, &name)?,
+        ProfileCommand::TrustCert { name, fingerprint } => {
+            return super::trust_cert::run(ctx, &name, fingerprint.as_deref());
+        }
         ProfileCommand::ImportSshConfig {
             file,
             dry_run,

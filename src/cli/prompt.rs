@@ -73,3 +73,18 @@ fn ask(question: &HostKeyQuestion) -> std::io::Result<bool> {
         }
     }
 }
+/// Asks a yes/no question on the terminal (for pinning a certificate); false without one.
+pub fn confirm(question: &str) -> bool {
+    let run = || -> std::io::Result<bool> {
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")?;
+        write!(tty, "{question} (yes/no)? ")?;
+        tty.flush()?;
+        let mut answer = String::new();
+        BufReader::new(tty).read_line(&mut answer)?;
+        Ok(answer.trim().eq_ignore_ascii_case("yes"))
+    };
+    TerminalPrompt::available() && run().unwrap_or(false)
+}

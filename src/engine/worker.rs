@@ -187,6 +187,7 @@ async fn conclude(shared: &Arc<Shared>, mut record: Transfer) {
     {
         let mut queue = shared.lock_queue();
         if let Some(item) = queue.get_mut(record.id) {
+            keep_queue_fields(&mut record, &item.record);
             item.record = record.clone();
             item.sync_counters();
             item.cancel = None;
@@ -210,9 +211,19 @@ async fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
         item.sync_counters();
         record.offset = item.record.offset;
         record.bytes_sent = item.record.bytes_sent;
+        keep_queue_fields(record, &item.record);
         item.record = record.clone();
     }
     persist(shared, record).await;
+}
+
+/// While a worker runs, a newer request may adopt its transfer or the queue be reordered: those
+/// fields belong to the queue, not to the worker's copy.
+fn keep_queue_fields(record: &mut Transfer, queued: &Transfer) {
+    record.batch = queued.batch;
+    record.position = queued.position;
+    record.overwrite = queued.overwrite;
+    record.limit = queued.limit;
 }
 
 pub(crate) async fn persist(shared: &Arc<Shared>, record: &Transfer) {

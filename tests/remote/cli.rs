@@ -92,10 +92,14 @@ async fn put_ls_get_mv_mkdir_rm_round_trip() {
         run(env.ferry_unlocked(&["put", local.to_str().expect("utf8"), "srv:/in/deep"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("sha256"),
+        text(&out.stderr).contains("1 done"),
         "{}",
         text(&out.stderr)
     );
+    let history = env.ok(env.ferry(&["history", "--json"]));
+    let history: serde_json::Value = serde_json::from_str(&history).expect("json");
+    assert_eq!(history[0]["state"], "done");
+    assert_eq!(history[0]["verification"]["kind"], "sha256", "{history}");
     assert_eq!(
         std::fs::read(server.root().join("in/deep/payload.bin")).expect("uploaded"),
         data
@@ -212,4 +216,70 @@ async fn errors_name_profile_address_and_path() {
         )),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_signed_ftps_certificate_is_refused_until_pinned() {
+    use crate::support::ftp_server::{FtpServer, FtpServerConfig, TlsMode};
+    let server = FtpServer::start(FtpServerConfig {
+        tls: TlsMode::Explicit,
+        require_tls: true,
+        ..FtpServerConfig::default()
+    })
+    .await;
+    let env = FerryEnv::new();
+    env.init_vault();
+    let url = format!("ftps://{}@127.0.0.1:{}", server.user(), server.port());
+    let mut add = env.ferry_unlocked(&["profile", "add", "files", &url, "--password-stdin"]);
+    add.write_stdin(format!("{}\n", server.password()));
+    env.ok(add);
+    std::fs::write(server.root().join("hello.txt"), "hi").expect("write");
+
+    let out = run(env.ferry_unlocked(&["ls", "files:/"])).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&server.cert_sha256_colons()),
+        "names the fingerprint: {err}"
+    );
+    assert!(err.contains("trust-cert"), "says how to pin: {err}");
+
+    let out = run(env.ferry(&["profile", "trust-cert", "files", "--fingerprint", "00:11"])).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("does not have the fingerprint"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let pin = server.cert_sha256_colons();
+    let out = run(env.ferry(&["profile", "trust-cert", "files", "--fingerprint", &pin])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&pin), "{}", text(&out.stdout));
+
+    let out = run(env.ferry_unlocked(&["ls", "files:/"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("hello.txt"));
+    let show = env.ok(env.ferry(&["profile", "show", "files", "--json"]));
+    assert!(show.contains(server.cert_sha256()), "{show}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_ftp_warns_that_credentials_travel_unencrypted() {
+    use crate::support::ftp_server::{FtpServer, FtpServerConfig};
+    let server = FtpServer::start(FtpServerConfig::default()).await;
+    let env = FerryEnv::new();
+    env.init_vault();
+    let url = format!("ftp://{}@127.0.0.1:{}", server.user(), server.port());
+    let mut add = env.ferry_unlocked(&["profile", "add", "plain", &url, "--password-stdin"]);
+    add.write_stdin(format!("{}\n", server.password()));
+    env.ok(add);
+    let out = run(env.ferry_unlocked(&["test", "plain"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let warnings: Vec<String> = text(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("unencrypted"))
+        .map(String::from)
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning line: {warnings:?}");
 }

@@ -74,10 +74,12 @@ async fn killed_upload_resumes_and_never_shows_a_partial_file() {
     assert!(server.root().join("dst/big.bin.ferry-part").exists());
 
     let before = server.bytes_received();
-    let rerun = tokio::task::spawn_blocking(move || {
-        ferry_command(&env, &["put", &path, "srv:/dst"])
+    let expected = sha256_file(&file);
+    let (rerun, _env) = tokio::task::spawn_blocking(move || {
+        let out = ferry_command(&env, &["put", &path, "srv:/dst"])
             .output()
-            .expect("rerun")
+            .expect("rerun");
+        (out, env)
     })
     .await
     .expect("join");
@@ -91,9 +93,6 @@ async fn killed_upload_resumes_and_never_shows_a_partial_file() {
         second_run < size * 3 / 4,
         "the second run sent {second_run} of {size} bytes: it did not resume"
     );
-    assert_eq!(
-        sha256_file(&server.root().join("dst/big.bin")),
-        sha256_file(&file)
-    );
+    assert_eq!(sha256_file(&server.root().join("dst/big.bin")), expected);
     assert!(!server.root().join("dst/big.bin.ferry-part").exists());
 }

@@ -181,25 +181,43 @@ async fn check_download(
     );
 }
 
+/// A fresh engine (and so fresh connections, which take the queued drop budgets).
+fn engine_for(
+    protocol: Protocol,
+    port: u16,
+    user: &str,
+    password: &str,
+) -> (EngineFixture, EngineClient) {
+    let fx = EngineFixture::new(|c| c.transfer.retry_attempts = 40);
+    fx.add_profile("srv", protocol, port, user, password);
+    let client = fx.start();
+    (fx, client)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sftp_upload_and_download_survive_twenty_drops() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let fx = EngineFixture::new(|c| c.transfer.retry_attempts = 40);
-    fx.add_profile(
-        "srv",
+    let size = 256 * MIB;
+
+    let (fx, client) = engine_for(
         Protocol::Sftp,
         server.port(),
         DEFAULT_USER,
         DEFAULT_PASSWORD,
     );
-    let client = fx.start();
-    let size = 256 * MIB;
-
     server.queue_drops(drop_budgets(size));
     check_upload(&fx, &client, "srv", server.root(), size, || {
         server.bytes_received()
     })
     .await;
+    client.request(Request::Shutdown).await;
+
+    let (fx, client) = engine_for(
+        Protocol::Sftp,
+        server.port(),
+        DEFAULT_USER,
+        DEFAULT_PASSWORD,
+    );
     server.queue_drops(drop_budgets(size));
     check_download(&fx, &client, "srv", server.root(), size, || {
         server.bytes_sent()
@@ -211,24 +229,29 @@ async fn sftp_upload_and_download_survive_twenty_drops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ftp_upload_and_download_survive_twenty_drops() {
     let server = FtpServer::start(FtpServerConfig::default()).await;
-    let fx = EngineFixture::new(|c| c.transfer.retry_attempts = 40);
-    fx.add_profile(
-        "ftp",
+    let size = 64 * MIB;
+
+    let (fx, client) = engine_for(
         Protocol::Ftp,
         server.port(),
         server.user(),
         server.password(),
     );
-    let client = fx.start();
-    let size = 64 * MIB;
-
     server.queue_drops(drop_budgets(size));
-    check_upload(&fx, &client, "ftp", server.root(), size, || {
+    check_upload(&fx, &client, "srv", server.root(), size, || {
         server.bytes_received()
     })
     .await;
+    client.request(Request::Shutdown).await;
+
+    let (fx, client) = engine_for(
+        Protocol::Ftp,
+        server.port(),
+        server.user(),
+        server.password(),
+    );
     server.queue_drops(drop_budgets(size));
-    check_download(&fx, &client, "ftp", server.root(), size, || {
+    check_download(&fx, &client, "srv", server.root(), size, || {
         server.bytes_sent()
     })
     .await;

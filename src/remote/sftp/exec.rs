@@ -1,0 +1,133 @@
+//! Hashing a file on the server: `sha256sum` run through an SSH exec channel on the same
+//! connection. A server without the command (or without exec) gives `None`, not an error.
+
+use russh::ChannelMsg;
+
+use super::errors::ssh_error;
+use super::session::Connection;
+use crate::remote::{ErrorKind, RemoteError, Result};
+
+/// Exit status a POSIX shell gives a command it cannot find.
+const NOT_FOUND_STATUS: u32 = 127;
+/// Enough of stderr to classify a failure; a misbehaving server cannot grow it further.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+/// What the command printed and how it ended.
+#[derive(Default)]
+struct Output {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    status: Option<u32>,
+}
+
+/// The SHA-256 of `path` as the server computes it, or None when it cannot.
+pub(super) async fn sha256(conn: &Connection, path: &str) -> Result<Option<String>> {
+    let command = format!("sha256sum -- {}", shell_quote(path));
+    let Some(output) = run(conn, &command).await? else {
+        return Ok(None);
+    };
+    if let Some(hash) = parse_digest(&output.stdout) {
+        return Ok(Some(hash));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr.trim();
+    if output.status == Some(NOT_FOUND_STATUS) || stderr.contains("not found") {
+        return Ok(None);
+    }
+    let kind = super::errors::kind_from_message(stderr);
+    match kind {
+        Some(kind @ (ErrorKind::NotFound | ErrorKind::Permission)) => {
+            Err(RemoteError::new(kind, &conn.endpoint, "sha256sum on the server").at(path))
+        }
+        // Exec refused or replaced (a ForceCommand), or an unexpected answer.
+        _ => Ok(None),
+    }
+}
+
+/// Runs `command` and collects its output; None when the server will not run commands.
+async fn run(conn: &Connection, command: &str) -> Result<Option<Output>> {
+    let mut channel = match conn.ssh.channel_open_session().await {
+        Ok(channel) => channel,
+        Err(russh::Error::ChannelOpenFailure(_)) => return Ok(None),
+        Err(err) => return Err(ssh_error(&err, &conn.endpoint)),
+    };
+    channel
+        .exec(true, command)
+        .await
+        .map_err(|err| ssh_error(&err, &conn.endpoint))?;
+    // Nothing to send: an end of input also stops a forced command that would read it.
+    channel
+        .eof()
+        .await
+        .map_err(|err| ssh_error(&err, &conn.endpoint))?;
+    let mut output = Output::default();
+    while let Some(message) = channel.wait().await {
+        match message {
+            ChannelMsg::Failure => return Ok(None),
+            ChannelMsg::Data { data } => append(&mut output.stdout, &data),
+            ChannelMsg::ExtendedData { data, .. } => append(&mut output.stderr, &data),
+            ChannelMsg::ExitStatus { exit_status } => output.status = Some(exit_status),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    if output.status.is_none() && conn.ssh.is_closed() {
+        return Err(RemoteError::new(
+            ErrorKind::ConnectionLost,
+            &conn.endpoint,
+            "the connection closed while the server hashed a file",
+        ));
+    }
+    Ok(Some(output))
+}
+
+fn append(buffer: &mut Vec<u8>, data: &[u8]) {
+    let room = MAX_OUTPUT.saturating_sub(buffer.len());
+    buffer.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// The digest at the start of `sha256sum`'s line (after the `\` it adds for odd names).
+fn parse_digest(stdout: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(stdout).ok()?;
+    let line = text.lines().next()?;
+    let line = line.strip_prefix('\\').unwrap_or(line);
+    let digest = line.get(..64)?;
+    let well_formed = digest.bytes().all(|b| b.is_ascii_hexdigit())
+        && line[64..].chars().next().is_none_or(|c| c == ' ');
+    well_formed.then(|| digest.to_ascii_lowercase())
+}
+
+/// `'it'\''s'`: one word for a POSIX shell whatever the name holds.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell() {
+        assert_eq!(shell_quote("/srv/a b"), "'/srv/a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+
+    #[test]
+    fn digests_are_read_from_coreutils_lines() {
+        let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(
+            parse_digest(format!("{hex}  /srv/empty\n").as_bytes()),
+            Some(hex.to_string())
+        );
+        assert_eq!(
+            parse_digest(format!("\\{hex}  /srv/a\\nb\n").as_bytes()),
+            Some(hex.to_string())
+        );
+        assert_eq!(
+            parse_digest(b"sha256sum: x: No such file or directory\n"),
+            None
+        );
+        assert_eq!(parse_digest(b""), None);
+    }
+}

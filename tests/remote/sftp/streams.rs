@@ -1,0 +1,104 @@
+//! Pipelined streams: several MiB round trips in odd chunk sizes, resuming a write at an
+//! offset, reading from an offset, and the server-side SHA-256 matching the local one.
+
+use bytes::Bytes;
+use ferry::remote::{Remote, WriteStream};
+
+use super::harness::{Target, random_bytes, sha256_hex, twins};
+
+const MIB: usize = 1024 * 1024;
+
+/// Writes `data` in chunks of varied sizes (smaller and larger than one SFTP request).
+async fn write_varied(writer: &mut Box<dyn WriteStream>, data: &[u8]) {
+    let sizes = [1, 4096, 700_000, 65_536, 1_000_000, 261_120, 13];
+    let mut offset = 0;
+    for size in sizes.iter().cycle() {
+        if offset == data.len() {
+            break;
+        }
+        let end = (offset + size).min(data.len());
+        writer
+            .write(Bytes::copy_from_slice(&data[offset..end]))
+            .await
+            .unwrap();
+        offset = end;
+        assert!(writer.confirmed() <= offset as u64);
+    }
+}
+
+async fn read_all(remote: &dyn Remote, path: &str, offset: u64) -> Vec<u8> {
+    let mut reader = remote.read_from(path, offset).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = reader.next_chunk().await.unwrap() {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+async fn round_trips_several_mib(target: &Target) {
+    let remote = target.connect().await;
+    let path = target.path("big.bin");
+    let data = random_bytes(6 * MIB + 12_345);
+    let mut writer = remote.write_at(&path, 0).await.unwrap();
+    write_varied(&mut writer, &data).await;
+    writer.finish(true).await.unwrap();
+
+    assert_eq!(remote.stat(&path).await.unwrap().size, data.len() as u64);
+    let back = read_all(&remote, &path, 0).await;
+    assert_eq!(sha256_hex(&back), sha256_hex(&data));
+    let tail = read_all(&remote, &path, 3 * MIB as u64 + 7).await;
+    assert_eq!(tail, &data[3 * MIB + 7..]);
+    assert!(read_all(&remote, &path, data.len() as u64).await.is_empty());
+
+    let on_disk = std::fs::read(target.disk("big.bin")).unwrap();
+    assert_eq!(sha256_hex(&on_disk), sha256_hex(&data));
+    assert_eq!(remote.sha256(&path).await.unwrap(), Some(sha256_hex(&data)));
+}
+twins!(round_trips_several_mib => round_trip_in_process, round_trip_real);
+
+async fn resumes_a_write_at_an_offset(target: &Target) {
+    let remote = target.connect().await;
+    let path = target.path("resumed.part");
+    let data = random_bytes(3 * MIB + 999);
+    let cut = 2 * MIB + 17;
+
+    // A first attempt that got further than the resume point: the rest is cut away.
+    let mut first = remote.write_at(&path, 0).await.unwrap();
+    write_varied(&mut first, &data[..cut + 5000]).await;
+    first.finish(false).await.unwrap();
+
+    let mut second = remote.write_at(&path, cut as u64).await.unwrap();
+    write_varied(&mut second, &data[cut..]).await;
+    second.finish(true).await.unwrap();
+    assert_eq!(remote.sha256(&path).await.unwrap(), Some(sha256_hex(&data)));
+
+    // Resuming exactly at the end appends nothing; an empty write creates an empty file.
+    let writer = remote.write_at(&path, data.len() as u64).await.unwrap();
+    writer.finish(false).await.unwrap();
+    assert_eq!(remote.stat(&path).await.unwrap().size, data.len() as u64);
+    let empty = target.path("empty");
+    remote
+        .write_at(&empty, 0)
+        .await
+        .unwrap()
+        .finish(false)
+        .await
+        .unwrap();
+    assert!(read_all(&remote, &empty, 0).await.is_empty());
+    assert_eq!(remote.sha256(&empty).await.unwrap(), Some(sha256_hex(b"")));
+}
+twins!(resumes_a_write_at_an_offset => resume_in_process, resume_real);
+
+#[tokio::test]
+async fn a_file_name_with_quotes_is_hashed() {
+    let target = Target::in_process(Default::default()).await;
+    let remote = target.connect().await;
+    let path = target.path("it's a \"name\" $(x)");
+    let mut writer = remote.write_at(&path, 0).await.unwrap();
+    writer.write(Bytes::from_static(b"quoted")).await.unwrap();
+    writer.finish(false).await.unwrap();
+    assert_eq!(
+        remote.sha256(&path).await.unwrap(),
+        Some(sha256_hex(b"quoted"))
+    );
+}
