@@ -59,6 +59,7 @@ pub fn options(
         host_key_policy: policy.unwrap_or(profile.host_key_policy),
         known_hosts: Arc::new(Mutex::new(known)),
         prompt,
+        in_flight_bytes: ctx.config.transfer.memory_per_transfer.0 as usize,
     })
 }
 

@@ -293,6 +293,14 @@ pub(crate) fn finish_if_done(shared: &Shared, batch: u64) {
 }
 
 impl Shared {
+    /// Each stream's share of the memory budget: its own cap, or the total split over the
+    /// transfers that may run at once, whichever is smaller.
+    fn in_flight_bytes(&self) -> usize {
+        let transfer = &self.config.transfer;
+        let share = transfer.memory_total.0 / u64::from(transfer.max_concurrent.max(1));
+        transfer.memory_per_transfer.0.min(share) as usize
+    }
+
     /// The connection pool of `name`, created on first use (with its secrets opened).
     pub(crate) async fn pool(self: &Arc<Self>, name: &str) -> Result<Arc<Pool>, RemoteError> {
         let mut pools = self.pools.lock().await;
@@ -335,6 +343,7 @@ impl Shared {
             prompt: Arc::new(super::prompt::EnginePrompt {
                 shared: Arc::downgrade(self),
             }),
+            in_flight_bytes: self.in_flight_bytes(),
         };
         let pool = Pool::new(profile, credentials, options);
         pools.insert(name.to_string(), pool.clone());

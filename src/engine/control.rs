@@ -73,12 +73,12 @@ pub(crate) async fn cancel(shared: &Arc<Shared>, id: u64) -> Result<(), String> 
         item.record.state = TransferState::Cancelled;
         item.record.finished_us = Some(now_us());
         let record = item.record.clone();
+        count_final(shared, &record);
         queue.remove(id);
         record
     };
     persist(shared, &record).await;
     remove_part(shared, &record).await;
-    count_final(shared, &record);
     let batch = record.batch;
     shared.emit(Event::Finished { transfer: record });
     finish_if_done(shared, batch);

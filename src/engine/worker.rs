@@ -193,14 +193,13 @@ async fn conclude(shared: &Arc<Shared>, mut record: Transfer) {
             item.cancel = None;
             record = item.record.clone();
             if record.state.is_final() {
+                // Counted before it leaves the queue, so no one sees the batch finished without it.
+                count_final(shared, &record);
                 queue.remove(record.id);
             }
         }
     }
     persist(shared, &record).await;
-    if record.state.is_final() {
-        count_final(shared, &record);
-    }
     let batch = record.batch;
     shared.emit(Event::Finished { transfer: record });
     finish_if_done(shared, batch);

@@ -23,6 +23,13 @@ pub struct ConnectOptions {
     pub host_key_policy: HostKeyPolicy,
     pub known_hosts: Arc<Mutex<KnownHosts>>,
     pub prompt: Arc<dyn TrustPrompt>,
+    /// Bytes a stream may keep in flight (read-ahead, unacknowledged writes): bounds memory.
+    pub in_flight_bytes: usize,
+}
+
+impl ConnectOptions {
+    /// The in-flight budget when nothing else is configured.
+    pub const DEFAULT_IN_FLIGHT: usize = 8 << 20;
 }
 
 /// Opened secrets for a login. `Debug` never shows them.

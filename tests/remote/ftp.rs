@@ -82,6 +82,7 @@ fn options() -> ConnectOptions {
         host_key_policy: HostKeyPolicy::Ask,
         known_hosts: Arc::new(Mutex::new(known)),
         prompt: Arc::new(NoPrompt),
+        in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
     }
 }
 

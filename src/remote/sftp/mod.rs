@@ -99,7 +99,13 @@ async fn establish(
     let config = connect::client_config(options, &profile.host, profile.port);
     let mut ssh = connect::handshake(stream, config, handler).await?;
     let auth_method = auth::authenticate(&mut ssh, profile, credentials, env, endpoint).await?;
-    let conn = Connection::open(ssh, endpoint.clone(), options.timeout).await?;
+    let conn = Connection::open(
+        ssh,
+        endpoint.clone(),
+        options.timeout,
+        options.in_flight_bytes,
+    )
+    .await?;
     let info = {
         let facts = handshake::lock(facts);
         SessionInfo {

@@ -24,9 +24,10 @@ const MAX_IO: u64 = 261_120;
 /// writes must be accepted; every common server answers 64 KiB reads).
 const DEFAULT_WRITE: u64 = 32 * 1024;
 const DEFAULT_READ: u64 = 64 * 1024;
-/// Requests kept in flight per stream. 16 × 255 KiB saturates a fast loopback; 64 was
-/// measured no faster and triples memory.
-const PIPELINE_DEPTH: usize = 16;
+/// The most requests kept in flight per stream; the memory budget (`in_flight_bytes`) sets
+/// the depth below this. 16 × 255 KiB (the default 8 MiB budget) saturates a fast loopback;
+/// 64 was measured no faster and triples memory.
+const PIPELINE_DEPTH: usize = 64;
 /// Bytes of a write or data packet besides its payload (type, id, handle, offset), rounded up.
 const PACKET_HEADROOM: u64 = 1024;
 /// Below this many free bytes, a generic write failure is taken to mean a full disk.
@@ -61,7 +62,7 @@ impl Features {
             statvfs: extensions.contains_key(extensions::STATVFS),
             read_len: read.clamp(1, MAX_IO) as u32,
             write_len: write.clamp(1, MAX_IO) as usize,
-            depth: PIPELINE_DEPTH,
+            depth: 16,
         }
     }
 }
@@ -80,6 +81,7 @@ impl Connection {
         ssh: Handle<ClientHandler>,
         endpoint: Endpoint,
         connect_timeout: Duration,
+        in_flight_bytes: usize,
     ) -> Result<Connection> {
         let channel = ssh
             .channel_open_session()
@@ -107,7 +109,10 @@ impl Connection {
         if let Some(limits) = limits {
             sftp.set_limits(limits);
         }
-        let features = Features::from_extensions(&version.extensions, limits);
+        let mut features = Features::from_extensions(&version.extensions, limits);
+        // Each request's data is held twice (our buffer and the encoded packet).
+        let chunk = features.write_len.max(features.read_len as usize);
+        features.depth = (in_flight_bytes / (2 * chunk)).clamp(2, PIPELINE_DEPTH);
         tracing::debug!(%endpoint, ?features, "sftp session open");
         Ok(Connection {
             endpoint,

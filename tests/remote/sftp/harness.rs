@@ -118,6 +118,7 @@ impl Trust {
             host_key_policy: policy,
             known_hosts: Arc::new(Mutex::new(KnownHosts::load(self.file(), vec![]).unwrap())),
             prompt: self.prompt.clone(),
+            in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
         }
     }
 }
