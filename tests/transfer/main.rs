@@ -7,4 +7,5 @@ mod support;
 mod concurrency;
 mod crash;
 mod failures;
+mod real;
 mod resilience;

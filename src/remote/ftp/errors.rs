@@ -106,6 +106,8 @@ pub(super) fn reply_kind(reply: &Reply, ambiguous: ErrorKind) -> ErrorKind {
         430 | 530 | 532 => ErrorKind::Auth,
         452 | 552 => ErrorKind::NoSpace,
         550 | 553 => text_kind(&reply.text).unwrap_or(ambiguous),
+        // vsftpd's "500 OOPS" is an internal failure of the server process, not a refusal.
+        500 if reply.text.contains("OOPS") => ErrorKind::ConnectionLost,
         500 | 502 | 504 => ErrorKind::Unsupported,
         _ => ErrorKind::Protocol,
     }

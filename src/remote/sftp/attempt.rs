@@ -15,6 +15,8 @@ pub(super) struct Attempt {
     pub accepted: Vec<String>,
     /// Whether the profile and environment gave anything to try.
     pub planned: bool,
+    /// The last try ended with the connection gone rather than a refusal.
+    pub cut_off: bool,
 }
 
 impl Attempt {
@@ -34,6 +36,9 @@ impl Attempt {
                 } else {
                     self.tried.push(label);
                 }
+                // russh reports a connection that died mid-request as a failure with no
+                // methods left; a real refusal always names what may still be tried.
+                self.cut_off = remaining_methods.is_empty();
                 if !remaining_methods.is_empty() {
                     self.offered = remaining_methods;
                 }
@@ -99,6 +104,7 @@ mod tests {
             notes: Vec::new(),
             accepted: Vec::new(),
             planned: true,
+            cut_off: false,
         };
         let err = attempt.failure("deploy", &endpoint());
         assert_eq!(err.kind, ErrorKind::Auth);

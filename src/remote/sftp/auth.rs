@@ -116,6 +116,7 @@ pub(super) async fn authenticate(
         notes: Vec::new(),
         accepted: Vec::new(),
         planned: false,
+        cut_off: false,
     };
     match first {
         AuthResult::Success => return Ok("none".into()),
@@ -159,7 +160,8 @@ pub(super) async fn authenticate(
     }
     if handle.is_closed() {
         // Closing after refused tries is sshd's MaxAuthTries: an auth failure, not a network one.
-        if attempt.tried.is_empty() {
+        // A try cut off without an answer is the network's doing.
+        if attempt.tried.is_empty() || attempt.cut_off {
             return Err(lost_during_login(
                 "the server closed the connection",
                 endpoint,

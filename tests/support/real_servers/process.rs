@@ -93,6 +93,31 @@ impl ServerProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Kills every session process the server forked (all its descendants: sshd's monitor and
+    /// the unprivileged child that carries the connection), cutting the connections the way a
+    /// crash or a network failure would; the server keeps listening. Returns how many died.
+    pub fn kill_sessions(&self) -> usize {
+        let mut pids = Vec::new();
+        let mut parents = vec![self.child.id().to_string()];
+        while let Some(parent) = parents.pop() {
+            let out = Command::new("pgrep")
+                .args(["-P", &parent])
+                .output()
+                .expect("pgrep");
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                parents.push(pid.to_string());
+                pids.push(pid.to_string());
+            }
+        }
+        for pid in &pids {
+            let _ = Command::new("kill")
+                .args(["-KILL", pid])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        pids.len()
+    }
 }
 
 impl Drop for ServerProcess {

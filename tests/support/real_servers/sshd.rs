@@ -148,6 +148,11 @@ impl RealSshd {
     }
 
     /// What sshd has logged so far (`-e`: to the log file).
+    /// Cuts every open session (see `ServerProcess::kill_sessions`).
+    pub fn kill_sessions(&self) -> usize {
+        self.process.kill_sessions()
+    }
+
     pub fn log(&self) -> String {
         self.process.log()
     }

@@ -133,6 +133,11 @@ impl RealVsftpd {
     }
 
     /// vsftpd's start-up errors (stderr) and its protocol log.
+    /// Cuts every open session (see `ServerProcess::kill_sessions`).
+    pub fn kill_sessions(&self) -> usize {
+        self.process.kill_sessions()
+    }
+
     pub fn log(&self) -> String {
         let protocol =
             std::fs::read_to_string(self.dir.path().join("vsftpd.log")).unwrap_or_default();
