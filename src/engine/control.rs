@@ -38,7 +38,7 @@ pub(crate) async fn pause(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
             }
         }
     };
-    persist(shared, &record).await;
+    persist(shared, &record);
     shared.emit(Event::Finished { transfer: record });
     Ok(())
 }
@@ -53,7 +53,7 @@ pub(crate) async fn resume(shared: &Arc<Shared>, id: u64) -> Result<(), String> 
         item.record.state = TransferState::Queued;
         item.record.clone()
     };
-    persist(shared, &record).await;
+    persist(shared, &record);
     shared.wake.notify_one();
     Ok(())
 }
@@ -77,7 +77,7 @@ pub(crate) async fn cancel(shared: &Arc<Shared>, id: u64) -> Result<(), String> 
         queue.remove(id);
         record
     };
-    persist(shared, &record).await;
+    persist(shared, &record);
     remove_part(shared, &record).await;
     let batch = record.batch;
     shared.emit(Event::Finished { transfer: record });
@@ -120,7 +120,7 @@ pub(crate) async fn retry(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
     if let Some(pool) = shared.pools.lock().await.get(&record.profile) {
         pool.clear_fatal();
     }
-    persist(shared, &record).await;
+    persist(shared, &record);
     shared.wake.notify_one();
     Ok(())
 }
@@ -129,10 +129,8 @@ pub(crate) async fn move_item(shared: &Arc<Shared>, id: u64, up: bool) -> Result
     let changed = shared.lock_queue().move_item(id, up);
     match changed {
         Some((a, b)) => {
-            shared
-                .store(move |s| s.put_transfers(&[a, b]))
-                .await
-                .map_err(|e| e.to_string())?;
+            shared.recorder.put(a);
+            shared.recorder.put(b);
             Ok(())
         }
         None if shared.lock_queue().get(id).is_some() => Ok(()),
@@ -172,9 +170,10 @@ pub(crate) async fn shutdown(shared: &Arc<Shared>) {
             })
             .collect()
     };
-    if !interrupted.is_empty() {
-        let _ = shared.store(move |s| s.put_transfers(&interrupted)).await;
+    for record in interrupted {
+        shared.recorder.put(record);
     }
+    shared.recorder.flush().await;
     for pool in shared.pools.lock().await.values() {
         pool.close_all().await;
     }

@@ -8,6 +8,7 @@ pub mod client;
 mod control;
 mod prompt;
 mod queue;
+mod recorder;
 mod schedule;
 mod worker;
 
@@ -51,6 +52,7 @@ pub struct EngineSetup {
 /// State shared by the engine's tasks.
 pub(crate) struct Shared {
     store: Arc<Store>,
+    recorder: recorder::Recorder,
     config: Config,
     vault_key: Mutex<Option<Arc<VaultKey>>>,
     queue: Mutex<queue::Queue>,
@@ -84,9 +86,11 @@ pub fn start(setup: EngineSetup) -> Result<EngineClient, EngineError> {
     let known = KnownHosts::load(setup.paths.known_hosts_file(), default_user_files())?;
     let restored = setup.store.queued_transfers()?;
     let (progress, _) = watch::channel(QueueSnapshot::default());
+    let store = Arc::new(setup.store);
     let shared = Arc::new(Shared {
         global_limit: RateLimiter::new(setup.config.transfer.bandwidth_limit.0).map(Arc::new),
-        store: Arc::new(setup.store),
+        recorder: recorder::Recorder::start(store.clone()),
+        store,
         config: setup.config,
         vault_key: Mutex::new(setup.vault_key.map(Arc::new)),
         queue: Mutex::new(queue::Queue::default()),
@@ -143,11 +147,13 @@ impl Shared {
             Request::Queue => Ok(Response::Queue {
                 snapshot: self.lock_queue().snapshot(),
             }),
-            Request::History { limit, failed_only } => self
-                .store(move |s| s.transfer_history(limit, failed_only))
-                .await
-                .map(|transfers| Response::History { transfers })
-                .map_err(|e| e.to_string()),
+            Request::History { limit, failed_only } => {
+                self.recorder.flush().await;
+                self.store(move |s| s.transfer_history(limit, failed_only))
+                    .await
+                    .map(|transfers| Response::History { transfers })
+                    .map_err(|e| e.to_string())
+            }
             Request::Pause { id } => control::pause(self, id).await.map(|()| Response::Ok),
             Request::Resume { id } => control::resume(self, id).await.map(|()| Response::Ok),
             Request::Cancel { id } => control::cancel(self, id).await.map(|()| Response::Ok),

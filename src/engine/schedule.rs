@@ -159,10 +159,7 @@ async fn save_offsets(shared: &Arc<Shared>) {
             (item.record.offset != before).then(|| item.record.clone())
         })
         .collect();
-    if records.is_empty() {
-        return;
-    }
-    if let Err(err) = shared.store(move |s| s.put_transfers(&records)).await {
-        tracing::error!(%err, "could not save transfer offsets");
+    for record in records {
+        shared.recorder.put(record);
     }
 }

@@ -37,7 +37,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
     let shared = shared.clone();
     let tracker = shared.workers.clone();
     tracker.spawn(async move {
-        persist(&shared, &record).await;
+        persist(&shared, &record);
         shared.emit(Event::Started { id });
         run(&shared, record, cancel).await;
         shared.wake.notify_one();
@@ -121,7 +121,7 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
             error: error.to_string(),
         });
         record.error = Some(error);
-        sync_and_persist(shared, &mut record).await;
+        sync_and_persist(shared, &mut record);
         tokio::select! {
             () = cancel.cancelled() => return stopped(shared, record).await,
             () = tokio::time::sleep(delay) => {}
@@ -199,13 +199,13 @@ async fn conclude(shared: &Arc<Shared>, mut record: Transfer) {
             }
         }
     }
-    persist(shared, &record).await;
+    persist(shared, &record);
     let batch = record.batch;
     shared.emit(Event::Finished { transfer: record });
     finish_if_done(shared, batch);
 }
 
-async fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
+fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
     if let Some(item) = shared.lock_queue().get_mut(record.id) {
         item.sync_counters();
         record.offset = item.record.offset;
@@ -213,7 +213,7 @@ async fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
         keep_queue_fields(record, &item.record);
         item.record = record.clone();
     }
-    persist(shared, record).await;
+    persist(shared, record);
 }
 
 /// While a worker runs, a newer request may adopt its transfer or the queue be reordered: those
@@ -225,11 +225,8 @@ fn keep_queue_fields(record: &mut Transfer, queued: &Transfer) {
     record.limit = queued.limit;
 }
 
-pub(crate) async fn persist(shared: &Arc<Shared>, record: &Transfer) {
-    let record = record.clone();
-    if let Err(err) = shared.store(move |s| s.put_transfers(&[record])).await {
-        tracing::error!(%err, "could not record a transfer");
-    }
+pub(crate) fn persist(shared: &Arc<Shared>, record: &Transfer) {
+    shared.recorder.put(record.clone());
 }
 
 /// Deletes a cancelled transfer's part file (best effort: it may not exist).

@@ -11,10 +11,15 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::limit::RateLimiter;
-use crate::remote::{ErrorKind, ReadStream, Remote, RemoteError, Result};
+use crate::remote::{Entry, ErrorKind, ReadStream, Remote, RemoteError, Result};
 
 /// The suffix of a file being written.
 pub const PART_SUFFIX: &str = ".ferry-part";
+
+/// Up to this size, a copy is checked by reading the remote side's bytes back and hashing
+/// them here: one more round trip beats starting a hashing process on the server per file,
+/// and it works on servers that cannot hash at all.
+pub const READ_BACK_LIMIT: u64 = 4 << 20;
 
 /// How one copy behaves.
 #[derive(Clone, Default)]
@@ -84,76 +89,206 @@ pub struct CopyOutcome {
     pub verification: Verification,
 }
 
-/// Copies `src_path` on `src` to `dst_path` on `dst`.
-pub async fn copy_file(
-    src: &dyn Remote,
-    src_path: &str,
-    dst: &dyn Remote,
-    dst_path: &str,
-    options: &CopyOptions,
-    progress: &Progress,
-    cancel: &CancellationToken,
-) -> Result<CopyOutcome> {
-    let source = src.stat(src_path).await?;
-    let size = source.size;
-    let target = if options.atomic {
-        format!("{dst_path}{PART_SUFFIX}")
-    } else {
-        dst_path.to_string()
-    };
-    let offset = if options.resume {
-        resume_offset(dst, &target, size).await?
-    } else {
-        0
-    };
-    progress.start_at(offset, size);
-    let mut hasher = options.verify_hash.then(Sha256::new);
-    if offset > 0
-        && let Some(h) = hasher.as_mut()
-        && !hash_prefix(h, src, src_path, dst, &target, offset).await?
-    {
-        hasher = None;
+/// One file to copy: where from, where to, and how.
+pub struct FileCopy<'a> {
+    pub src: &'a dyn Remote,
+    pub src_path: &'a str,
+    /// The source as stat'ed just before (its size and mtime are what the copy promises).
+    pub source: &'a Entry,
+    pub dst: &'a dyn Remote,
+    pub dst_path: &'a str,
+    pub options: &'a CopyOptions,
+    pub progress: &'a Progress,
+    pub cancel: &'a CancellationToken,
+}
+
+impl FileCopy<'_> {
+    /// Copies, verifies, dates and renames into place.
+    pub async fn run(&self) -> Result<CopyOutcome> {
+        let size = self.source.size;
+        let target = if self.options.atomic {
+            format!("{}{PART_SUFFIX}", self.dst_path)
+        } else {
+            self.dst_path.to_string()
+        };
+        let offset = if self.options.resume {
+            resume_offset(self.dst, &target, size).await?
+        } else {
+            0
+        };
+        self.progress.start_at(offset, size);
+        let mut hasher = self.options.verify_hash.then(Sha256::new);
+        if offset > 0
+            && let Some(h) = hasher.as_mut()
+            && !self.hash_prefix(h, &target, offset).await?
+        {
+            hasher = None;
+        }
+        let server_hash = self.stream_and_hash(&target, offset, &mut hasher).await?;
+        let verification = self.verify(&target, hasher, server_hash).await?;
+        if self.options.preserve_mtime
+            && let Some(mtime) = self.source.mtime
+            && self.dst.capabilities().set_mtime
+            && let Err(err) = self.dst.set_mtime(&target, mtime).await
+        {
+            tracing::debug!(%err, "could not set the modification time");
+        }
+        if self.options.atomic {
+            self.dst.rename(&target, self.dst_path).await?;
+        }
+        Ok(CopyOutcome {
+            size,
+            resumed_from: offset,
+            verification,
+        })
     }
 
-    let mut reader = src.read_from(src_path, offset).await?;
-    let mut writer = dst.write_at(&target, offset).await?;
-    let mut written = offset;
-    while let Some(chunk) = next_chunk(reader.as_mut(), cancel).await? {
-        for limit in &options.limits {
-            limit.acquire(chunk.len() as u64).await;
+    /// Streams the bytes; for a large download the server hashes its (complete) source at the
+    /// same time, so verifying costs no extra time at the end. Returns that hash when taken.
+    async fn stream_and_hash(
+        &self,
+        target: &str,
+        offset: u64,
+        hasher: &mut Option<Sha256>,
+    ) -> Result<Option<Result<Option<String>>>> {
+        let early = hasher.is_some() && self.dst.is_local() && self.source.size > READ_BACK_LIMIT;
+        let (src, src_path) = (self.src, self.src_path);
+        let early_hash = async move {
+            match early {
+                true => Some(src.sha256(src_path).await),
+                false => None,
+            }
+        };
+        let streaming = self.stream(target, offset, hasher);
+        tokio::pin!(early_hash, streaming);
+        let mut taken = None;
+        loop {
+            tokio::select! {
+                result = &mut streaming => {
+                    result?;
+                    break;
+                }
+                hash = &mut early_hash, if taken.is_none() => taken = Some(hash),
+            }
         }
-        if let Some(h) = hasher.as_mut() {
-            h.update(&chunk);
-        }
-        let len = chunk.len() as u64;
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(cancelled(dst, &target)),
-            result = writer.write(chunk) => result?,
-        }
-        written += len;
-        progress.done.store(written, Ordering::Relaxed);
-        progress.sent.fetch_add(len, Ordering::Relaxed);
+        Ok(match taken {
+            Some(hash) => hash,
+            None => early_hash.await,
+        })
     }
-    drop(reader);
-    writer.finish(dst.is_local()).await?;
 
-    let verification = verify(src, src_path, dst, &target, size, hasher).await?;
-    if options.preserve_mtime
-        && let Some(mtime) = source.mtime
-        && dst.capabilities().set_mtime
-        && let Err(err) = dst.set_mtime(&target, mtime).await
-    {
-        tracing::debug!(%err, "could not set the modification time");
+    /// Moves the bytes from `offset` to the end, hashing them on the way.
+    async fn stream(&self, target: &str, offset: u64, hasher: &mut Option<Sha256>) -> Result<()> {
+        let mut reader = self.src.read_from(self.src_path, offset).await?;
+        let mut writer = self.dst.write_at(target, offset).await?;
+        let mut written = offset;
+        while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
+            for limit in &self.options.limits {
+                limit.acquire(chunk.len() as u64).await;
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            let len = chunk.len() as u64;
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(cancelled(self.dst, target)),
+                result = writer.write(chunk) => result?,
+            }
+            written += len;
+            self.progress.done.store(written, Ordering::Relaxed);
+            self.progress.sent.fetch_add(len, Ordering::Relaxed);
+        }
+        drop(reader);
+        writer.finish(self.dst.is_local()).await
     }
-    if options.atomic {
-        dst.rename(&target, dst_path).await?;
+
+    /// Feeds the first `offset` bytes to the hasher from whichever side is the local disk;
+    /// false when neither is (re-reading a remote prefix costs the bandwidth resuming saved).
+    async fn hash_prefix(&self, hasher: &mut Sha256, part: &str, offset: u64) -> Result<bool> {
+        let (side, path) = if self.src.is_local() {
+            (self.src, self.src_path)
+        } else if self.dst.is_local() {
+            (self.dst, part)
+        } else {
+            return Ok(false);
+        };
+        let mut reader = side.read_from(path, 0).await?;
+        let mut remaining = offset;
+        while remaining > 0 {
+            let Some(chunk) = reader.next_chunk().await? else {
+                break;
+            };
+            let take = (chunk.len() as u64).min(remaining) as usize;
+            hasher.update(&chunk[..take]);
+            remaining -= take as u64;
+        }
+        Ok(remaining == 0)
     }
-    Ok(CopyOutcome {
-        size,
-        resumed_from: offset,
-        verification,
-    })
+
+    /// Size always; SHA-256 of the side that is not the local disk: read back for small files,
+    /// hashed by the server for large ones where it can.
+    async fn verify(
+        &self,
+        part: &str,
+        hasher: Option<Sha256>,
+        server_hash: Option<Result<Option<String>>>,
+    ) -> Result<Verification> {
+        let size = self.source.size;
+        let written = self.dst.stat(part).await?.size;
+        if written != size {
+            return Err(self
+                .mismatch(part, format!("size is {written} bytes, expected {size}"))
+                .await);
+        }
+        let Some(hasher) = hasher else {
+            return Ok(Verification::SizeOnly);
+        };
+        let ours = hex::encode(hasher.finalize());
+        let (remote, path) = if self.dst.is_local() {
+            (self.src, self.src_path)
+        } else {
+            (self.dst, part)
+        };
+        let theirs = match server_hash {
+            Some(hash) => hash?,
+            None if size <= READ_BACK_LIMIT => Some(read_back(remote, path).await?),
+            None => remote.sha256(path).await?,
+        };
+        match theirs {
+            None => Ok(Verification::SizeOnly),
+            Some(theirs) if theirs.eq_ignore_ascii_case(&ours) => Ok(Verification::Sha256(ours)),
+            Some(theirs) => Err(self
+                .mismatch(
+                    part,
+                    format!("SHA-256 differs: sent {ours}, server has {theirs}"),
+                )
+                .await),
+        }
+    }
+
+    /// A verification failure: the part is removed so the retry starts clean.
+    async fn mismatch(&self, part: &str, detail: String) -> RemoteError {
+        if let Err(err) = self.dst.remove_file(part).await {
+            tracing::warn!(%err, "could not remove a part file that failed verification");
+        }
+        RemoteError::new(
+            ErrorKind::Protocol,
+            self.dst.endpoint(),
+            format!("verification failed: {detail}"),
+        )
+        .at(part)
+    }
+}
+
+/// The SHA-256 of a file's bytes as `remote` serves them.
+async fn read_back(remote: &dyn Remote, path: &str) -> Result<String> {
+    let mut reader = remote.read_from(path, 0).await?;
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = reader.next_chunk().await? {
+        hasher.update(&chunk);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 async fn next_chunk(
@@ -179,86 +314,4 @@ pub async fn resume_offset(dst: &dyn Remote, part: &str, source_size: u64) -> Re
         Err(err) if err.kind == ErrorKind::NotFound => Ok(0),
         Err(err) => Err(err),
     }
-}
-
-/// Feeds the first `offset` bytes to the hasher from whichever side is the local disk; false
-/// when neither is (re-reading a remote prefix would cost the bandwidth resuming saved).
-async fn hash_prefix(
-    hasher: &mut Sha256,
-    src: &dyn Remote,
-    src_path: &str,
-    dst: &dyn Remote,
-    part: &str,
-    offset: u64,
-) -> Result<bool> {
-    let (side, path) = if src.is_local() {
-        (src, src_path)
-    } else if dst.is_local() {
-        (dst, part)
-    } else {
-        return Ok(false);
-    };
-    let mut reader = side.read_from(path, 0).await?;
-    let mut remaining = offset;
-    while remaining > 0 {
-        let Some(chunk) = reader.next_chunk().await? else {
-            break;
-        };
-        let take = (chunk.len() as u64).min(remaining) as usize;
-        hasher.update(&chunk[..take]);
-        remaining -= take as u64;
-    }
-    Ok(remaining == 0)
-}
-
-/// Size always; SHA-256 against the side that is not the local disk, when it can hash.
-async fn verify(
-    src: &dyn Remote,
-    src_path: &str,
-    dst: &dyn Remote,
-    part: &str,
-    size: u64,
-    hasher: Option<Sha256>,
-) -> Result<Verification> {
-    let written = dst.stat(part).await?.size;
-    if written != size {
-        return Err(mismatch(
-            dst,
-            part,
-            format!("size is {written} bytes, expected {size}"),
-        )
-        .await);
-    }
-    let Some(hasher) = hasher else {
-        return Ok(Verification::SizeOnly);
-    };
-    let ours = hex::encode(hasher.finalize());
-    let theirs = if dst.is_local() {
-        src.sha256(src_path).await?
-    } else {
-        dst.sha256(part).await?
-    };
-    match theirs {
-        None => Ok(Verification::SizeOnly),
-        Some(theirs) if theirs.eq_ignore_ascii_case(&ours) => Ok(Verification::Sha256(ours)),
-        Some(theirs) => Err(mismatch(
-            dst,
-            part,
-            format!("SHA-256 differs: sent {ours}, server has {theirs}"),
-        )
-        .await),
-    }
-}
-
-/// A verification failure: the part is removed so the retry starts clean.
-async fn mismatch(dst: &dyn Remote, part: &str, detail: String) -> RemoteError {
-    if let Err(err) = dst.remove_file(part).await {
-        tracing::warn!(%err, "could not remove a part file that failed verification");
-    }
-    RemoteError::new(
-        ErrorKind::Protocol,
-        dst.endpoint(),
-        format!("verification failed: {detail}"),
-    )
-    .at(part)
 }

@@ -4,7 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::copy::{CopyOptions, PART_SUFFIX, Progress, Verification, copy_file};
+use super::copy::{CopyOptions, FileCopy, PART_SUFFIX, Progress, Verification};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
 use super::pool::Lease;
 use crate::remote::local::LocalRemote;
@@ -81,7 +81,18 @@ pub async fn execute(
         Err(err) if err.kind == ErrorKind::NotFound => {}
         Err(err) => return Err(err),
     }
-    let outcome = copy_file(src, &source_path, dst, &target, &copy, progress, cancel).await?;
+    let outcome = FileCopy {
+        src,
+        src_path: &source_path,
+        source: &source,
+        dst,
+        dst_path: &target,
+        options: &copy,
+        progress,
+        cancel,
+    }
+    .run()
+    .await?;
     if target != destination {
         match item.direction {
             Direction::Upload => item.remote_path = target,

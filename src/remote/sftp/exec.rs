@@ -1,5 +1,8 @@
-//! Hashing a file on the server: `sha256sum` run through an SSH exec channel on the same
-//! connection. A server without the command (or without exec) gives `None`, not an error.
+//! Hashing a file on the server through an SSH exec channel on the same connection: OpenSSL
+//! when the server has it (it uses the CPU's SHA instructions: about three times coreutils'
+//! speed), else `sha256sum`. A server with neither (or without exec) gives `None`, not an error.
+
+use std::sync::atomic::Ordering;
 
 use russh::ChannelMsg;
 
@@ -20,27 +23,60 @@ struct Output {
     status: Option<u32>,
 }
 
-/// The SHA-256 of `path` as the server computes it, or None when it cannot.
+/// Hashing commands, fastest first; each prints the hex digest at the start of its line.
+const TOOLS: [&str; 2] = ["openssl dgst -sha256 -r", "sha256sum --"];
+
+/// What one hashing command gave.
+enum Attempt {
+    Hashed(String),
+    /// The command is not on the server.
+    Missing,
+    /// The server will not run commands, or answered something else.
+    Unavailable,
+}
+
+/// The SHA-256 of `path` as the server computes it, or None when it cannot. The first command
+/// that works is remembered for the connection.
 pub(super) async fn sha256(conn: &Connection, path: &str) -> Result<Option<String>> {
-    let command = format!("sha256sum -- {}", shell_quote(path));
-    let Some(output) = run(conn, &command).await? else {
-        return Ok(None);
+    // A relative name starting with `-` must not read as an option.
+    let argument = if path.starts_with('-') {
+        shell_quote(&format!("./{path}"))
+    } else {
+        shell_quote(path)
+    };
+    let first = conn.hash_tool.load(Ordering::Relaxed);
+    for (index, tool) in TOOLS.iter().enumerate().skip(first) {
+        match hash_with(conn, tool, &argument, path).await? {
+            Attempt::Hashed(hash) => {
+                conn.hash_tool.store(index, Ordering::Relaxed);
+                return Ok(Some(hash));
+            }
+            Attempt::Missing => continue,
+            Attempt::Unavailable => return Ok(None),
+        }
+    }
+    conn.hash_tool.store(TOOLS.len(), Ordering::Relaxed);
+    Ok(None)
+}
+
+async fn hash_with(conn: &Connection, tool: &str, argument: &str, path: &str) -> Result<Attempt> {
+    let Some(output) = run(conn, &format!("{tool} {argument}")).await? else {
+        return Ok(Attempt::Unavailable);
     };
     if let Some(hash) = parse_digest(&output.stdout) {
-        return Ok(Some(hash));
+        return Ok(Attempt::Hashed(hash));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stderr = stderr.trim();
     if output.status == Some(NOT_FOUND_STATUS) || stderr.contains("not found") {
-        return Ok(None);
+        return Ok(Attempt::Missing);
     }
-    let kind = super::errors::kind_from_message(stderr);
-    match kind {
+    match super::errors::kind_from_message(stderr) {
         Some(kind @ (ErrorKind::NotFound | ErrorKind::Permission)) => {
-            Err(RemoteError::new(kind, &conn.endpoint, "sha256sum on the server").at(path))
+            Err(RemoteError::new(kind, &conn.endpoint, "hashing on the server").at(path))
         }
-        // Exec refused or replaced (a ForceCommand), or an unexpected answer.
-        _ => Ok(None),
+        // Exec replaced (a ForceCommand), or an unexpected answer.
+        _ => Ok(Attempt::Unavailable),
     }
 }
 
@@ -86,7 +122,8 @@ fn append(buffer: &mut Vec<u8>, data: &[u8]) {
     buffer.extend_from_slice(&data[..data.len().min(room)]);
 }
 
-/// The digest at the start of `sha256sum`'s line (after the `\` it adds for odd names).
+/// The digest at the start of the line (after the `\` sha256sum adds for odd names; OpenSSL's
+/// `-r` form is `digest *name`).
 fn parse_digest(stdout: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(stdout).ok()?;
     let line = text.lines().next()?;
@@ -127,6 +164,11 @@ mod tests {
         assert_eq!(
             parse_digest(b"sha256sum: x: No such file or directory\n"),
             None
+        );
+        assert_eq!(
+            parse_digest(format!("{hex} */srv/a b\n").as_bytes()),
+            Some(hex.to_string()),
+            "openssl dgst -r"
         );
         assert_eq!(parse_digest(b""), None);
     }

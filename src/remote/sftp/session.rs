@@ -73,6 +73,8 @@ pub(super) struct Connection {
     pub ssh: Handle<ClientHandler>,
     pub sftp: Arc<RawSftpSession>,
     pub features: Features,
+    /// Index of the hashing command that works on this server (`exec::TOOLS`), once known.
+    pub hash_tool: std::sync::atomic::AtomicUsize,
 }
 
 impl Connection {
@@ -119,6 +121,7 @@ impl Connection {
             ssh,
             sftp: Arc::new(sftp),
             features,
+            hash_tool: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

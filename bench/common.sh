@@ -1,0 +1,56 @@
+# Shared helpers for the benchmark scripts: a release build of ferry, a scratch directory, free
+# ports, peak RSS with /usr/bin/time -v, and hyperfine runs exported as JSON for report.py.
+set -euo pipefail
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_ROOT/.." && pwd)
+WORK=${BENCH_DIR:-/tmp/ferry-bench}
+RUNS=${RUNS:-3}
+FERRY="$REPO/target/release/ferry"
+
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install it)" >&2; exit 1; }
+  done
+}
+
+build_ferry() {
+  (cd "$REPO" && cargo build --release --quiet)
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# make_file PATH MIB: random content (incompressible), written once and reused.
+make_file() {
+  [ -f "$1" ] && [ "$(stat -c %s "$1")" -eq $(( $2 * 1048576 )) ] && return
+  mkdir -p "$(dirname "$1")"
+  head -c "$(( $2 * 1048576 ))" /dev/urandom > "$1"
+}
+
+# peak_rss LABEL COMMAND...: runs the command once under /usr/bin/time -v and records the
+# maximum resident set size (KiB) in $WORK/rss.tsv.
+peak_rss() {
+  local label=$1; shift
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" >/dev/null 2>"$log" || { cat "$log" >&2; rm -f "$log"; return 1; }
+  local kib; kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+  printf '%s\t%s\n' "$label" "$kib" >> "$WORK/rss.tsv"
+  rm -f "$log"
+}
+
+# compare NAME LABEL COMMAND [LABEL COMMAND]...: one hyperfine run of the commands (with the
+# options in the HF_OPTS array), exported to $WORK/NAME.json, labels and command lines kept in
+# $WORK/NAME.commands for the report.
+compare() {
+  local name=$1; shift
+  local args=()
+  : > "$WORK/$name.commands"
+  while [ $# -gt 0 ]; do
+    args+=(-n "$1" "$2")
+    printf '%s\t%s\n' "$1" "$2" >> "$WORK/$name.commands"
+    shift 2
+  done
+  hyperfine "${HF_OPTS[@]}" --export-json "$WORK/$name.json" "${args[@]}"
+}

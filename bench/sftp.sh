@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# ferry against OpenSSH sftp/scp (and lftp, rclone where installed) on one loopback sshd, in one
+# run: 1 GiB upload and download, connect+auth, 2,000 small files, 5 concurrent uploads.
+# Needs root (it starts sshd as root with a throwaway config). Results: bench/RESULTS.md.
+source "$(dirname "$0")/common.sh"
+need hyperfine sftp scp ssh ssh-keygen /usr/sbin/sshd /usr/bin/time python3
+[ "$(id -u)" -eq 0 ] || { echo "run as root (sshd needs it)" >&2; exit 1; }
+
+build_ferry
+rm -rf "$WORK/sshd" "$WORK/data" "$WORK/dst" "$WORK/small-dst" "$WORK/rss.tsv" "$WORK"/*.json "$WORK"/*.commands
+mkdir -p "$WORK/sshd" "$WORK/dst" "$WORK/down"
+PORT=$(free_port)
+KEY="$WORK/sshd/client_key"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$KEY"
+cat > "$WORK/sshd/config" <<CONF
+ListenAddress 127.0.0.1:$PORT
+HostKey $WORK/sshd/host_key
+PidFile $WORK/sshd/pid
+AuthorizedKeysFile $KEY.pub
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+StrictModes no
+UsePAM no
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+mkdir -p /run/sshd
+/usr/sbin/sshd -f "$WORK/sshd/config" -D -e 2>"$WORK/sshd/log" &
+SSHD=$!
+trap 'kill $SSHD 2>/dev/null || true' EXIT
+for _ in $(seq 50); do ssh-keyscan -p "$PORT" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+
+SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$KEY")
+export FERRY_DATA_DIR="$WORK/data"
+"$FERRY" profile add bench "sftp://root@127.0.0.1:$PORT" --key "$KEY" --max-connections 5 >/dev/null
+"$FERRY" --host-key-policy accept-new test bench >/dev/null
+
+make_file "$WORK/src/1g.bin" 1024
+echo "put $WORK/src/1g.bin $WORK/dst/1g.bin" > "$WORK/put.batch"
+echo "get $WORK/src/1g.bin $WORK/down/1g.bin" > "$WORK/get.batch"
+NOVERIFY="$WORK/noverify.toml"
+printf '[transfer]\nverify_checksum = false\n' > "$NOVERIFY"
+
+echo "== 1 GiB upload"
+HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/dst/1g.bin")
+compare upload \
+  "ferry put" "$FERRY put $WORK/src/1g.bin bench:$WORK/dst" \
+  "ferry put (no sha256 check)" "$FERRY --config $NOVERIFY put $WORK/src/1g.bin bench:$WORK/dst" \
+  "sftp put" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/put.batch root@127.0.0.1" \
+  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT $WORK/src/1g.bin root@127.0.0.1:$WORK/dst/1g.bin"
+
+echo "== 1 GiB download"
+HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/down/1g.bin")
+compare download \
+  "ferry get" "$FERRY get bench:$WORK/src/1g.bin $WORK/down" \
+  "ferry get (no sha256 check)" "$FERRY --config $NOVERIFY get bench:$WORK/src/1g.bin $WORK/down" \
+  "sftp get" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/get.batch root@127.0.0.1" \
+  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT root@127.0.0.1:$WORK/src/1g.bin $WORK/down/1g.bin"
+
+echo "== peak memory"
+rm -f "$WORK/dst/1g.bin" "$WORK/down/1g.bin"
+peak_rss "ferry put 1 GiB" "$FERRY" put "$WORK/src/1g.bin" "bench:$WORK/dst"
+peak_rss "sftp put 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/put.batch" root@127.0.0.1
+peak_rss "ferry get 1 GiB" "$FERRY" get "bench:$WORK/src/1g.bin" "$WORK/down"
+rm -f "$WORK/down/1g.bin"
+peak_rss "sftp get 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/get.batch" root@127.0.0.1
+
+echo "== connect + authenticate"
+HF_OPTS=(--runs 20 --warmup 2)
+compare connect \
+  "ferry test" "$FERRY test bench" \
+  "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT root@127.0.0.1 true"
+
+echo "== 2,000 files of 4 KiB, recursive upload"
+if [ ! -d "$WORK/small" ]; then
+  mkdir -p "$WORK/small"
+  for d in $(seq 0 19); do
+    mkdir -p "$WORK/small/d$d"
+    for f in $(seq 0 99); do head -c 4096 /dev/urandom > "$WORK/small/d$d/f$f"; done
+  done
+fi
+echo "put -r $WORK/small $WORK/small-dst/" > "$WORK/putr.batch"
+SMALL=("ferry put -r" "$FERRY put -r $WORK/small bench:$WORK/small-dst"
+       "sftp put -r" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/putr.batch root@127.0.0.1")
+if command -v rclone >/dev/null; then
+  SMALL+=("rclone copy --transfers 5" "rclone copy --transfers 5 --sftp-host 127.0.0.1 --sftp-port $PORT --sftp-user root --sftp-key-file $KEY $WORK/small :sftp:$WORK/small-dst/small")
+fi
+if command -v lftp >/dev/null; then
+  SMALL+=("lftp mirror -R -P 5" "lftp -e 'set sftp:connect-program \"ssh -a -x ${SSH_OPTS[*]}\"; mirror -R -P 5 $WORK/small $WORK/small-dst/small; quit' sftp://root:x@127.0.0.1:$PORT")
+fi
+HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
+compare small "${SMALL[@]}"
+
+echo "== 5 concurrent 200 MiB uploads"
+for i in 1 2 3 4 5; do make_file "$WORK/src/200m-$i.bin" 200; done
+HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/dst/*")
+compare concurrent \
+  "ferry put, 1 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin bench:$WORK/dst" \
+  "ferry put, 5 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin $WORK/src/200m-2.bin $WORK/src/200m-3.bin $WORK/src/200m-4.bin $WORK/src/200m-5.bin bench:$WORK/dst"
+
+python3 "$BENCH_ROOT/report.py" sftp "$WORK" "$0" > "$WORK/sftp-report.md"
+python3 "$BENCH_ROOT/merge.py" "$BENCH_ROOT/RESULTS.md" sftp "$WORK/sftp-report.md"
+cat "$WORK/sftp-report.md"
