@@ -41,6 +41,10 @@ echo "get $WORK/src/1g.bin $WORK/down/1g.bin" > "$WORK/get.batch"
 NOVERIFY="$WORK/noverify.toml"
 printf '[transfer]\nverify_checksum = false\n' > "$NOVERIFY"
 
+# ONLY=upload,small (a comma list of sections) runs part of the suite.
+want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
+if want upload; then
 echo "== 1 GiB upload"
 HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/dst/1g.bin")
 compare upload \
@@ -49,6 +53,8 @@ compare upload \
   "sftp put" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/put.batch root@127.0.0.1" \
   "scp" "scp -q ${SSH_OPTS[*]} -P $PORT $WORK/src/1g.bin root@127.0.0.1:$WORK/dst/1g.bin"
 
+fi
+if want download; then
 echo "== 1 GiB download"
 HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/down/1g.bin")
 compare download \
@@ -57,6 +63,8 @@ compare download \
   "sftp get" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/get.batch root@127.0.0.1" \
   "scp" "scp -q ${SSH_OPTS[*]} -P $PORT root@127.0.0.1:$WORK/src/1g.bin $WORK/down/1g.bin"
 
+fi
+if want memory; then
 echo "== peak memory"
 rm -f "$WORK/dst/1g.bin" "$WORK/down/1g.bin"
 peak_rss "ferry put 1 GiB" "$FERRY" put "$WORK/src/1g.bin" "bench:$WORK/dst"
@@ -65,12 +73,16 @@ peak_rss "ferry get 1 GiB" "$FERRY" get "bench:$WORK/src/1g.bin" "$WORK/down"
 rm -f "$WORK/down/1g.bin"
 peak_rss "sftp get 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/get.batch" root@127.0.0.1
 
+fi
+if want connect; then
 echo "== connect + authenticate"
 HF_OPTS=(--runs 20 --warmup 2)
 compare connect \
   "ferry test" "$FERRY test bench" \
   "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT root@127.0.0.1 true"
 
+fi
+if want small; then
 echo "== 2,000 files of 4 KiB, recursive upload"
 if [ ! -d "$WORK/small" ]; then
   mkdir -p "$WORK/small"
@@ -82,7 +94,7 @@ fi
 echo "put -r $WORK/small $WORK/small-dst/" > "$WORK/putr.batch"
 SMALL=("ferry put -r" "$FERRY put -r $WORK/small bench:$WORK/small-dst"
        "sftp put -r" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/putr.batch root@127.0.0.1")
-if command -v rclone >/dev/null; then
+if command -v rclone >/dev/null && [ -z "${SKIP_RCLONE:-}" ]; then
   SMALL+=("rclone copy --transfers 5" "rclone copy --transfers 5 --sftp-host 127.0.0.1 --sftp-port $PORT --sftp-user root --sftp-key-file $KEY $WORK/small :sftp:$WORK/small-dst/small")
 fi
 if command -v lftp >/dev/null; then
@@ -91,6 +103,8 @@ fi
 HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
 compare small "${SMALL[@]}"
 
+fi
+if want concurrent; then
 echo "== 5 concurrent 200 MiB uploads"
 for i in 1 2 3 4 5; do make_file "$WORK/src/200m-$i.bin" 200; done
 HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/dst/*")
@@ -98,6 +112,9 @@ compare concurrent \
   "ferry put, 1 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin bench:$WORK/dst" \
   "ferry put, 5 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin $WORK/src/200m-2.bin $WORK/src/200m-3.bin $WORK/src/200m-4.bin $WORK/src/200m-5.bin bench:$WORK/dst"
 
+fi
+
 python3 "$BENCH_ROOT/report.py" sftp "$WORK" "$0" > "$WORK/sftp-report.md"
-python3 "$BENCH_ROOT/merge.py" "$BENCH_ROOT/RESULTS.md" sftp "$WORK/sftp-report.md"
+# A partial run (ONLY=…) only prints: RESULTS.md holds complete runs.
+[ -z "${ONLY:-}" ] && python3 "$BENCH_ROOT/merge.py" "$BENCH_ROOT/RESULTS.md" sftp "$WORK/sftp-report.md"
 cat "$WORK/sftp-report.md"

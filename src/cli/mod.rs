@@ -5,6 +5,7 @@ mod context;
 mod import;
 mod log;
 mod profile;
+mod profile_view;
 mod prompt;
 mod queue;
 mod remote;

@@ -143,7 +143,7 @@ pub async fn follow(
                     }
                     Event::Finished { transfer } if transfer.state == TransferState::Failed => {
                         let error = transfer.error.as_ref().map(ToString::to_string).unwrap_or_default();
-                        failures.push(error);
+                        failures.push(format!("{} -> {}: {error}", transfer.source(), transfer.destination()));
                     }
                     _ => {}
                 }

@@ -227,7 +227,7 @@ async fn add_items(
                 continue;
             }
             record.position = queue.take_position();
-            queue.insert(record.clone());
+            queue.insert_fresh(record.clone());
             records.push(record);
         }
     }

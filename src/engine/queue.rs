@@ -32,6 +32,8 @@ pub struct Item {
     pub stop: Option<StopReason>,
     /// `bytes_sent` recorded before this engine started working on it.
     pub sent_base: u64,
+    /// Planned by this engine and not tried yet: it cannot have a part file to resume.
+    pub fresh: bool,
     /// Restarts already announced to watchers.
     pub announced_restarts: u32,
     rate: RateMeter,
@@ -44,6 +46,7 @@ impl Item {
         progress.total.store(record.source_size, Ordering::Relaxed);
         Item {
             sent_base: record.bytes_sent,
+            fresh: false,
             record,
             progress,
             cancel: None,
@@ -128,9 +131,18 @@ pub struct Queue {
 }
 
 impl Queue {
+    /// Adds a transfer restored from the store (it may have a part file somewhere).
     pub fn insert(&mut self, record: Transfer) {
         self.next_position = self.next_position.max(record.position + 1);
         self.items.insert(record.id, Item::new(record));
+    }
+
+    /// Adds a transfer just planned.
+    pub fn insert_fresh(&mut self, record: Transfer) {
+        self.insert(record.clone());
+        if let Some(item) = self.items.get_mut(&record.id) {
+            item.fresh = true;
+        }
     }
 
     /// The position for a transfer added now (after everything queued).

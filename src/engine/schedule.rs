@@ -31,51 +31,46 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 async fn start_what_fits(shared: &Arc<Shared>) {
-    if !shared.run_queue {
+    if !shared.run_queue || shared.shutdown.is_cancelled() {
         return;
     }
     let max = shared.config.transfer.max_concurrent as usize;
+    let (order, mut running) = {
+        let queue = shared.lock_queue();
+        (queue.queued_in_order(), queue.running())
+    };
     let mut caps: HashMap<String, usize> = HashMap::new();
-    loop {
-        if shared.shutdown.is_cancelled() {
+    let mut busy: HashMap<String, usize> = HashMap::new();
+    for id in order {
+        if running >= max {
             return;
         }
-        let (order, running) = {
-            let queue = shared.lock_queue();
-            (queue.queued_in_order(), queue.running())
+        let Some(profile) = shared
+            .lock_queue()
+            .get(id)
+            .map(|i| i.record.profile.clone())
+        else {
+            continue;
         };
-        if running >= max || order.is_empty() {
-            return;
-        }
-        let mut started = false;
-        for id in order {
-            let Some(profile) = shared
-                .lock_queue()
-                .get(id)
-                .map(|i| i.record.profile.clone())
-            else {
-                continue;
-            };
-            let cap = match caps.get(&profile) {
-                Some(cap) => *cap,
-                None => {
-                    let cap = match shared.pool(&profile).await {
-                        Ok(pool) => pool.profile().max_connections.max(1) as usize,
-                        // The worker reports the error (a missing profile, a locked vault).
-                        Err(_) => 1,
-                    };
-                    caps.insert(profile.clone(), cap);
-                    cap
-                }
-            };
-            if shared.lock_queue().running_for(&profile) < cap {
-                worker::spawn(shared, id);
-                started = true;
-                break;
+        let cap = match caps.get(&profile) {
+            Some(cap) => *cap,
+            None => {
+                let cap = match shared.pool(&profile).await {
+                    Ok(pool) => pool.profile().max_connections.max(1) as usize,
+                    // The worker reports the error (a missing profile, a locked vault).
+                    Err(_) => 1,
+                };
+                caps.insert(profile.clone(), cap);
+                cap
             }
-        }
-        if !started {
-            return;
+        };
+        let in_use = busy
+            .entry(profile.clone())
+            .or_insert_with(|| shared.lock_queue().running_for(&profile));
+        if *in_use < cap {
+            worker::spawn(shared, id);
+            *in_use += 1;
+            running += 1;
         }
     }
 }

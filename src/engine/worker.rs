@@ -45,8 +45,8 @@ pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
 }
 
 async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationToken) {
-    let progress = match shared.lock_queue().get(record.id) {
-        Some(item) => item.progress.clone(),
+    let (progress, fresh) = match shared.lock_queue().get_mut(record.id) {
+        Some(item) => (item.progress.clone(), std::mem::take(&mut item.fresh)),
         None => return,
     };
     let transfer = &shared.config.transfer;
@@ -71,12 +71,14 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
     let retry = RetryPolicy::from_config(transfer);
     loop {
         record.attempts += 1;
+        let may_resume = !fresh || record.attempts > 1;
         let started = Instant::now();
         let attempt = async {
             let pool = shared.pool(&record.profile).await?;
             let lease = pool.acquire().await?;
             let result = execute(
                 &mut record,
+                may_resume,
                 &lease,
                 &shared.local,
                 &options,

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::{
-    Capabilities, Endpoint, Entry, EntryKind, ReadStream, Remote, RemoteError, Result, SessionInfo,
-    WriteStream,
+    Capabilities, Endpoint, Entry, EntryKind, Finish, ReadStream, Remote, RemoteError, Result,
+    SessionInfo, WriteStream,
 };
 
 /// Size of each block read from a local file.
@@ -179,15 +179,17 @@ impl Remote for LocalRemote {
     }
 
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>> {
-        let file = self
+        let (file, size) = self
             .blocking(path, move |p| {
                 let mut file = File::open(p)?;
+                let size = file.metadata()?.len();
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(file)
+                Ok((file, size))
             })
             .await?;
         Ok(Box::new(LocalReader {
             file: Some(file),
+            left: size.saturating_sub(offset),
             path: path.to_string(),
             endpoint: self.endpoint.clone(),
         }))
@@ -233,12 +235,10 @@ impl Remote for LocalRemote {
 
     async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()> {
         self.blocking(path, move |p| {
-            let time = if mtime >= 0 {
-                UNIX_EPOCH + Duration::from_secs(mtime as u64)
-            } else {
-                UNIX_EPOCH - Duration::from_secs(mtime.unsigned_abs())
-            };
-            File::options().write(true).open(p)?.set_modified(time)
+            File::options()
+                .write(true)
+                .open(p)?
+                .set_modified(system_time(mtime))
         })
         .await
     }
@@ -268,6 +268,9 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
 
 struct LocalReader {
     file: Option<File>,
+    /// Bytes the file had left when opened: sizes the buffers, so a small file costs a small
+    /// buffer. A file that grows meanwhile is still read to its end.
+    left: u64,
     path: String,
     endpoint: Endpoint,
 }
@@ -278,10 +281,11 @@ impl ReadStream for LocalReader {
         let Some(mut file) = self.file.take() else {
             return Ok(None);
         };
+        let want = (self.left.clamp(1, READ_BLOCK as u64)) as usize;
         let read = tokio::task::spawn_blocking(move || {
-            let mut buf = BytesMut::zeroed(READ_BLOCK);
+            let mut buf = BytesMut::zeroed(want);
             let mut filled = 0;
-            while filled < READ_BLOCK {
+            while filled < want {
                 match file.read(&mut buf[filled..]) {
                     Ok(0) => break,
                     Ok(n) => filled += n,
@@ -290,15 +294,19 @@ impl ReadStream for LocalReader {
                 }
             }
             buf.truncate(filled);
-            Ok((file, buf.freeze()))
+            Ok((file, buf.freeze(), filled < want))
         })
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))
         .and_then(|r| r);
         match read {
-            Ok((_, chunk)) if chunk.is_empty() => Ok(None),
-            Ok((file, chunk)) => {
-                self.file = Some(file);
+            Ok((_, chunk, _)) if chunk.is_empty() => Ok(None),
+            Ok((file, chunk, at_end)) => {
+                self.left = self.left.saturating_sub(chunk.len() as u64);
+                // A short read of a regular file is its end: no need to ask again.
+                if !at_end {
+                    self.file = Some(file);
+                }
                 Ok(Some(chunk))
             }
             Err(e) => Err(RemoteError::from_io(&e, &self.endpoint).at(&self.path)),
@@ -373,16 +381,31 @@ impl WriteStream for LocalWriter {
         self.confirmed.load(Ordering::Acquire)
     }
 
-    async fn finish(mut self: Box<Self>, sync: bool) -> Result<()> {
+    async fn finish(mut self: Box<Self>, how: Finish) -> Result<bool> {
         let file = self.join().await?;
-        if sync {
-            let synced = tokio::task::spawn_blocking(move || file.sync_all())
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))
-                .and_then(|r| r);
-            synced.map_err(|e| self.io_err(e))?;
-        }
-        Ok(())
+        let done = tokio::task::spawn_blocking(move || {
+            if let Some(mtime) = how.mtime {
+                file.set_modified(system_time(mtime))?;
+            }
+            if how.sync {
+                file.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r);
+        done.map_err(|e| self.io_err(e))?;
+        Ok(how.mtime.is_some())
+    }
+}
+
+/// The `SystemTime` of Unix seconds (negative before 1970).
+fn system_time(seconds: i64) -> SystemTime {
+    if seconds >= 0 {
+        UNIX_EPOCH + Duration::from_secs(seconds as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
     }
 }
 
@@ -405,11 +428,16 @@ mod tests {
         let part = dir.path().join("f.part").to_string_lossy().into_owned();
         let mut w = local.write_at(&part, 0).await.unwrap();
         w.write(Bytes::from_static(b"hello ")).await.unwrap();
-        w.finish(true).await.unwrap();
+        w.finish(Finish {
+            sync: true,
+            mtime: None,
+        })
+        .await
+        .unwrap();
         let mut w = local.write_at(&part, 6).await.unwrap();
         w.write(Bytes::from_static(b"world")).await.unwrap();
         assert!(w.confirmed() <= 5);
-        w.finish(false).await.unwrap();
+        w.finish(Finish::default()).await.unwrap();
         let fin = dir.path().join("f").to_string_lossy().into_owned();
         local.rename(&part, &fin).await.unwrap();
         let mut r = local.read_from(&fin, 6).await.unwrap();

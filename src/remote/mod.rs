@@ -148,6 +148,17 @@ pub trait WriteStream: Send {
     async fn write(&mut self, chunk: Bytes) -> Result<()>;
     /// Bytes from the start offset that the server has confirmed, contiguous (resume point).
     fn confirmed(&self) -> u64;
-    /// Waits for every write, optionally asks the server to sync to disk, and closes.
-    async fn finish(self: Box<Self>, sync: bool) -> Result<()>;
+    /// Waits for every write, asks the server to sync to disk if `how.sync`, and closes. Sets
+    /// the modification time on the way when the protocol can do it in the same exchange;
+    /// returns whether it did (otherwise the caller uses `Remote::set_mtime`).
+    async fn finish(self: Box<Self>, how: Finish) -> Result<bool>;
+}
+
+/// How to end a write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Finish {
+    /// Make the data durable before closing (fsync).
+    pub sync: bool,
+    /// Give the file this modification time (Unix seconds).
+    pub mtime: Option<i64>,
 }

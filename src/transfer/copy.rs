@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::limit::RateLimiter;
-use crate::remote::{Entry, ErrorKind, ReadStream, Remote, RemoteError, Result};
+use crate::remote::{Entry, ErrorKind, Finish, ReadStream, Remote, RemoteError, Result};
 
 /// The suffix of a file being written.
 pub const PART_SUFFIX: &str = ".ferry-part";
@@ -124,9 +124,10 @@ impl FileCopy<'_> {
         {
             hasher = None;
         }
-        let server_hash = self.stream_and_hash(&target, offset, &mut hasher).await?;
+        let (dated, server_hash) = self.stream_and_hash(&target, offset, &mut hasher).await?;
         let verification = self.verify(&target, hasher, server_hash).await?;
         if self.options.preserve_mtime
+            && !dated
             && let Some(mtime) = self.source.mtime
             && self.dst.capabilities().set_mtime
             && let Err(err) = self.dst.set_mtime(&target, mtime).await
@@ -150,7 +151,7 @@ impl FileCopy<'_> {
         target: &str,
         offset: u64,
         hasher: &mut Option<Sha256>,
-    ) -> Result<Option<Result<Option<String>>>> {
+    ) -> Result<(bool, Option<Result<Option<String>>>)> {
         let early = hasher.is_some() && self.dst.is_local() && self.source.size > READ_BACK_LIMIT;
         let (src, src_path) = (self.src, self.src_path);
         let early_hash = async move {
@@ -162,23 +163,22 @@ impl FileCopy<'_> {
         let streaming = self.stream(target, offset, hasher);
         tokio::pin!(early_hash, streaming);
         let mut taken = None;
-        loop {
+        let dated = loop {
             tokio::select! {
-                result = &mut streaming => {
-                    result?;
-                    break;
-                }
+                result = &mut streaming => break result?,
                 hash = &mut early_hash, if taken.is_none() => taken = Some(hash),
             }
-        }
-        Ok(match taken {
+        };
+        let hash = match taken {
             Some(hash) => hash,
             None => early_hash.await,
-        })
+        };
+        Ok((dated, hash))
     }
 
-    /// Moves the bytes from `offset` to the end, hashing them on the way.
-    async fn stream(&self, target: &str, offset: u64, hasher: &mut Option<Sha256>) -> Result<()> {
+    /// Moves the bytes from `offset` to the end, hashing them on the way; returns whether the
+    /// closing exchange also set the modification time.
+    async fn stream(&self, target: &str, offset: u64, hasher: &mut Option<Sha256>) -> Result<bool> {
         let mut reader = self.src.read_from(self.src_path, offset).await?;
         let mut writer = self.dst.write_at(target, offset).await?;
         let mut written = offset;
@@ -200,7 +200,13 @@ impl FileCopy<'_> {
             self.progress.sent.fetch_add(len, Ordering::Relaxed);
         }
         drop(reader);
-        writer.finish(self.dst.is_local()).await
+        let mtime = self.source.mtime.filter(|_| self.options.preserve_mtime);
+        writer
+            .finish(Finish {
+                sync: self.dst.is_local(),
+                mtime,
+            })
+            .await
     }
 
     /// Feeds the first `offset` bytes to the hasher from whichever side is the local disk;
@@ -235,26 +241,46 @@ impl FileCopy<'_> {
         server_hash: Option<Result<Option<String>>>,
     ) -> Result<Verification> {
         let size = self.source.size;
-        let written = self.dst.stat(part).await?.size;
-        if written != size {
-            return Err(self
-                .mismatch(part, format!("size is {written} bytes, expected {size}"))
-                .await);
-        }
-        let Some(hasher) = hasher else {
-            return Ok(Verification::SizeOnly);
-        };
-        let ours = hex::encode(hasher.finalize());
         let (remote, path) = if self.dst.is_local() {
             (self.src, self.src_path)
         } else {
             (self.dst, part)
         };
+        // Small files are read back whole: that gives the size and the hash in one go.
+        if let Some(hasher) = hasher
+            .as_ref()
+            .filter(|_| server_hash.is_none() && size <= READ_BACK_LIMIT)
+        {
+            let ours = hex::encode(hasher.clone().finalize());
+            let (length, theirs) = read_back(remote, path).await?;
+            return self.compare(part, size, length, ours, Some(theirs)).await;
+        }
+        let written = self.dst.stat(part).await?.size;
+        let Some(hasher) = hasher else {
+            return self.compare(part, size, written, String::new(), None).await;
+        };
+        let ours = hex::encode(hasher.finalize());
         let theirs = match server_hash {
             Some(hash) => hash?,
-            None if size <= READ_BACK_LIMIT => Some(read_back(remote, path).await?),
             None => remote.sha256(path).await?,
         };
+        self.compare(part, size, written, ours, theirs).await
+    }
+
+    /// The verdict on a copy: sizes must match; hashes too when the remote side gave one.
+    async fn compare(
+        &self,
+        part: &str,
+        size: u64,
+        written: u64,
+        ours: String,
+        theirs: Option<String>,
+    ) -> Result<Verification> {
+        if written != size {
+            return Err(self
+                .mismatch(part, format!("size is {written} bytes, expected {size}"))
+                .await);
+        }
         match theirs {
             None => Ok(Verification::SizeOnly),
             Some(theirs) if theirs.eq_ignore_ascii_case(&ours) => Ok(Verification::Sha256(ours)),
@@ -281,14 +307,16 @@ impl FileCopy<'_> {
     }
 }
 
-/// The SHA-256 of a file's bytes as `remote` serves them.
-async fn read_back(remote: &dyn Remote, path: &str) -> Result<String> {
+/// The length and SHA-256 of a file's bytes as `remote` serves them.
+async fn read_back(remote: &dyn Remote, path: &str) -> Result<(u64, String)> {
     let mut reader = remote.read_from(path, 0).await?;
     let mut hasher = Sha256::new();
+    let mut length = 0;
     while let Some(chunk) = reader.next_chunk().await? {
+        length += chunk.len() as u64;
         hasher.update(&chunk);
     }
-    Ok(hex::encode(hasher.finalize()))
+    Ok((length, hex::encode(hasher.finalize())))
 }
 
 async fn next_chunk(

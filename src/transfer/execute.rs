@@ -23,8 +23,12 @@ pub enum ItemOutcome {
 }
 
 /// Runs `item` once. Updates its recorded source identity and, for `rename`, its destination.
+/// `may_resume` is false for a transfer planned moments ago and never tried: no part file of
+/// ours can exist, so asking the destination for one would only cost a round trip.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     item: &mut Transfer,
+    may_resume: bool,
     lease: &Lease,
     local: &LocalRemote,
     options: &CopyOptions,
@@ -53,11 +57,18 @@ pub async fn execute(
     item.source_size = source.size;
     item.source_mtime = source.mtime;
     let mut copy = CopyOptions {
-        resume: unchanged,
+        resume: unchanged && may_resume,
         ..options.clone()
     };
     let mut target = destination.clone();
-    match dst.stat(&destination).await {
+    // Overwriting needs no look at the destination: the final rename replaces it.
+    let existing = match item.overwrite {
+        OverwritePolicy::Overwrite => {
+            Err(RemoteError::new(ErrorKind::NotFound, dst.endpoint(), ""))
+        }
+        _ => dst.stat(&destination).await,
+    };
+    match existing {
         Ok(existing) => match item.overwrite {
             OverwritePolicy::Overwrite => {}
             OverwritePolicy::Skip => return skipped("the destination exists"),

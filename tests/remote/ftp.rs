@@ -115,7 +115,13 @@ async fn upload(
         writer.write(Bytes::copy_from_slice(block)).await?;
     }
     assert_eq!(writer.confirmed(), bytes.len() as u64);
-    writer.finish(true).await
+    writer
+        .finish(ferry::remote::Finish {
+            sync: true,
+            mtime: None,
+        })
+        .await
+        .map(drop)
 }
 
 async fn download(remote: &dyn Remote, path: &str, offset: u64) -> Result<Vec<u8>, RemoteError> {

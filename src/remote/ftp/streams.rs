@@ -11,7 +11,7 @@ use suppaftp::FtpError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedMutexGuard;
 
-use super::super::{Endpoint, ErrorKind, ReadStream, RemoteError, Result, WriteStream};
+use super::super::{Endpoint, ErrorKind, Finish, ReadStream, RemoteError, Result, WriteStream};
 use super::errors::{self, Reply};
 use super::link::Link;
 use super::session::{Connection, Data, timed};
@@ -254,8 +254,9 @@ impl WriteStream for FtpWriter {
         self.written
     }
 
-    /// FTP has no way to ask for a sync: `sync` is satisfied by the server's final reply.
-    async fn finish(mut self: Box<Self>, _sync: bool) -> Result<()> {
+    /// FTP has no way to ask for a sync: `sync` is satisfied by the server's final reply. The
+    /// modification time takes a separate command after the transfer (`Remote::set_mtime`).
+    async fn finish(mut self: Box<Self>, _how: Finish) -> Result<bool> {
         if let Some(err) = self.failed.take() {
             return Err(err);
         }
@@ -274,6 +275,6 @@ impl WriteStream for FtpWriter {
             let _ = tokio::time::timeout(TLS_DRAIN.min(limit), drain).await;
         }
         let stuck = closed.is_err().then(|| errors::elapsed(limit));
-        self.transfer.end(stuck).await
+        self.transfer.end(stuck).await.map(|()| false)
     }
 }

@@ -12,7 +12,7 @@ use russh_sftp::client::error::Error as SftpError;
 
 use super::pipeline::{InFlight, close_in_background, send_now};
 use super::session::Connection;
-use crate::remote::{RemoteError, Result, WriteStream};
+use crate::remote::{Finish, RemoteError, Result, WriteStream};
 
 /// The end offset of a write and the server's answer to it.
 type Ack = (u64, std::result::Result<(), SftpError>);
@@ -107,8 +107,9 @@ impl SftpWriter {
         classified
     }
 
-    /// Waits for every write and closes the handle; the first failure wins.
-    async fn drain_and_close(&mut self, sync: bool) -> Result<()> {
+    /// Waits for every write, then sets the time and closes the handle in one round trip; the
+    /// first failure wins.
+    async fn drain_and_close(&mut self, how: Finish) -> Result<bool> {
         if !self.filling.is_empty() {
             self.send_filled().await?;
         }
@@ -116,17 +117,26 @@ impl SftpWriter {
             self.wait_oldest().await?;
         }
         let handle = self.handle();
-        if sync
+        if how.sync
             && self.conn.features.fsync
             && let Err(err) = self.conn.sftp.fsync(handle.as_str()).await
         {
             return Err(self.fail(&err).await);
         }
         self.handle = None;
-        if let Err(err) = self.conn.sftp.close(handle).await {
+        // Both requests leave before either answer is awaited: the server applies them in order.
+        let dated = async {
+            match how.mtime {
+                Some(mtime) => Some(self.conn.sftp.fsetstat(handle.as_str(), times(mtime)).await),
+                None => None,
+            }
+        };
+        let (dated, closed) = tokio::join!(dated, self.conn.sftp.close(handle.as_str()));
+        if let Err(err) = closed {
             return Err(self.fail(&err).await);
         }
-        Ok(())
+        // A server that refuses times still has the data: the copy stands, undated.
+        Ok(matches!(dated, Some(Ok(_))))
     }
 }
 
@@ -153,11 +163,22 @@ impl WriteStream for SftpWriter {
         self.confirmed
     }
 
-    async fn finish(mut self: Box<Self>, sync: bool) -> Result<()> {
+    async fn finish(mut self: Box<Self>, how: Finish) -> Result<bool> {
         if let Some(failed) = self.failed.clone() {
             return Err(failed);
         }
-        self.drain_and_close(sync).await
+        self.drain_and_close(how).await
+    }
+}
+
+/// Access and modification time both `mtime`: the file was just written, so no earlier access
+/// time is worth keeping, and asking for it would cost a round trip.
+fn times(mtime: i64) -> russh_sftp::protocol::FileAttributes {
+    let seconds = u32::try_from(mtime.max(0)).unwrap_or(u32::MAX);
+    russh_sftp::protocol::FileAttributes {
+        atime: Some(seconds),
+        mtime: Some(seconds),
+        ..russh_sftp::protocol::FileAttributes::default()
     }
 }
 

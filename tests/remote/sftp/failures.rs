@@ -80,7 +80,10 @@ async fn a_connection_dropped_mid_write_is_lost() {
     }
     let err = match failure {
         Some(err) => err,
-        None => writer.finish(false).await.expect_err("the drop surfaces"),
+        None => writer
+            .finish(ferry::remote::Finish::default())
+            .await
+            .expect_err("the drop surfaces"),
     };
     assert_eq!(err.kind, ErrorKind::ConnectionLost, "{err}");
     assert!(err.to_string().contains(&path), "{err}");
@@ -101,7 +104,7 @@ async fn filling_the_disk_is_no_space(target: &Target, path: &str) {
     let err = match result {
         Err(err) => err,
         Ok(()) => writer
-            .finish(false)
+            .finish(ferry::remote::Finish::default())
             .await
             .expect_err("the full disk surfaces"),
     };

@@ -11,7 +11,10 @@ use super::harness::{Target, twins};
 async fn put(remote: &dyn Remote, path: &str, content: &[u8]) {
     let mut writer = remote.write_at(path, 0).await.unwrap();
     writer.write(Bytes::copy_from_slice(content)).await.unwrap();
-    writer.finish(false).await.unwrap();
+    writer
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
 }
 
 async fn get(remote: &dyn Remote, path: &str) -> Vec<u8> {

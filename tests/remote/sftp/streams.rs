@@ -41,7 +41,13 @@ async fn round_trips_several_mib(target: &Target) {
     let data = random_bytes(6 * MIB + 12_345);
     let mut writer = remote.write_at(&path, 0).await.unwrap();
     write_varied(&mut writer, &data).await;
-    writer.finish(true).await.unwrap();
+    writer
+        .finish(ferry::remote::Finish {
+            sync: true,
+            mtime: None,
+        })
+        .await
+        .unwrap();
 
     assert_eq!(remote.stat(&path).await.unwrap().size, data.len() as u64);
     let back = read_all(&remote, &path, 0).await;
@@ -65,23 +71,35 @@ async fn resumes_a_write_at_an_offset(target: &Target) {
     // A first attempt that got further than the resume point: the rest is cut away.
     let mut first = remote.write_at(&path, 0).await.unwrap();
     write_varied(&mut first, &data[..cut + 5000]).await;
-    first.finish(false).await.unwrap();
+    first
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
 
     let mut second = remote.write_at(&path, cut as u64).await.unwrap();
     write_varied(&mut second, &data[cut..]).await;
-    second.finish(true).await.unwrap();
+    second
+        .finish(ferry::remote::Finish {
+            sync: true,
+            mtime: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(remote.sha256(&path).await.unwrap(), Some(sha256_hex(&data)));
 
     // Resuming exactly at the end appends nothing; an empty write creates an empty file.
     let writer = remote.write_at(&path, data.len() as u64).await.unwrap();
-    writer.finish(false).await.unwrap();
+    writer
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
     assert_eq!(remote.stat(&path).await.unwrap().size, data.len() as u64);
     let empty = target.path("empty");
     remote
         .write_at(&empty, 0)
         .await
         .unwrap()
-        .finish(false)
+        .finish(ferry::remote::Finish::default())
         .await
         .unwrap();
     assert!(read_all(&remote, &empty, 0).await.is_empty());
@@ -96,7 +114,10 @@ async fn a_file_name_with_quotes_is_hashed() {
     let path = target.path("it's a \"name\" $(x)");
     let mut writer = remote.write_at(&path, 0).await.unwrap();
     writer.write(Bytes::from_static(b"quoted")).await.unwrap();
-    writer.finish(false).await.unwrap();
+    writer
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
     assert_eq!(
         remote.sha256(&path).await.unwrap(),
         Some(sha256_hex(b"quoted"))
