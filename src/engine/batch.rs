@@ -82,7 +82,7 @@ async fn plan_batch(
     request: &TransferRequest,
 ) -> Result<(), RemoteError> {
     let pool = shared.pool(&request.profile).await?;
-    let lease = pool.acquire().await?;
+    let lease = pool.acquire(0).await?;
     let base = match &pool.profile().remote_dir {
         Some(dir) => dir.clone(),
         None => lease.remote().home().await?,

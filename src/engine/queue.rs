@@ -1,7 +1,7 @@
 //! The engine's in-memory queue: every unfinished transfer with its live counters, in queue
 //! order. Views and snapshots for watchers are built here; no I/O.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{QueueSnapshot, TransferView};
 use crate::transfer::copy::Progress;
-use crate::transfer::model::{Transfer, TransferState};
+use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState};
 
 /// Transfers listed in a snapshot besides the running ones.
 const SNAPSHOT_QUEUED: usize = 200;
@@ -123,10 +123,26 @@ impl RateMeter {
     }
 }
 
+/// What makes two transfers the same copy: a re-issued command adopts the unfinished one.
+type CopyKey = (Direction, ItemKind, String, String, String);
+
+fn copy_key(record: &Transfer) -> CopyKey {
+    (
+        record.direction,
+        record.kind,
+        record.profile.clone(),
+        record.local_path.clone(),
+        record.remote_path.clone(),
+    )
+}
+
 /// Every unfinished transfer, by id.
 #[derive(Default)]
 pub struct Queue {
     items: BTreeMap<u64, Item>,
+    /// Unfinished transfers by the copy they do: a re-issued request finds its old transfer
+    /// without scanning the queue.
+    by_copy: HashMap<CopyKey, u64>,
     next_position: u64,
 }
 
@@ -134,6 +150,7 @@ impl Queue {
     /// Adds a transfer restored from the store (it may have a part file somewhere).
     pub fn insert(&mut self, record: Transfer) {
         self.next_position = self.next_position.max(record.position + 1);
+        self.by_copy.insert(copy_key(&record), record.id);
         self.items.insert(record.id, Item::new(record));
     }
 
@@ -161,7 +178,12 @@ impl Queue {
     }
 
     pub fn remove(&mut self, id: u64) -> Option<Item> {
-        self.items.remove(&id)
+        let item = self.items.remove(&id)?;
+        let key = copy_key(&item.record);
+        if self.by_copy.get(&key) == Some(&id) {
+            self.by_copy.remove(&key);
+        }
+        Some(item)
     }
 
     pub fn items(&self) -> impl Iterator<Item = &Item> {
@@ -174,10 +196,7 @@ impl Queue {
 
     /// An unfinished transfer doing the same copy as `record`.
     pub fn find_same(&self, record: &Transfer) -> Option<u64> {
-        self.items
-            .values()
-            .find(|item| item.record.same_copy(record))
-            .map(|item| item.record.id)
+        self.by_copy.get(&copy_key(record)).copied()
     }
 
     pub fn running(&self) -> usize {

@@ -1,15 +1,20 @@
 //! Writing transfer records to the store in batches: every change goes through one task that
 //! gathers what arrived meanwhile (the latest version of each record wins) and commits it in one
-//! transaction. A thousand small files cost tens of commits, not thousands; a crash loses at
-//! most the changes of the last fraction of a second, never data.
+//! transaction, reaching the disk at most every half second (and at every flush). A thousand
+//! small files cost a handful of disk syncs; a crash loses at most the last half second of
+//! state changes, never data.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::Store;
 use crate::transfer::model::Transfer;
+
+/// Longest time a recorded change may wait to reach the disk.
+const DURABLE_EVERY: Duration = Duration::from_millis(500);
 
 enum Message {
     Put(Box<Transfer>),
@@ -48,7 +53,29 @@ impl Recorder {
 }
 
 async fn run(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Message>) {
-    while let Some(first) = rx.recv().await {
+    let mut last_durable = Instant::now();
+    let mut dirty = false;
+    loop {
+        // With changes not yet on disk, wake up in time to sync them.
+        let first = if dirty {
+            match tokio::time::timeout_at((last_durable + DURABLE_EVERY).into(), rx.recv()).await {
+                Ok(message) => message,
+                Err(_) => {
+                    commit(&store, Vec::new(), true).await;
+                    last_durable = Instant::now();
+                    dirty = false;
+                    continue;
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = first else {
+            if dirty {
+                commit(&store, Vec::new(), true).await;
+            }
+            return;
+        };
         let mut pending: BTreeMap<u64, Transfer> = BTreeMap::new();
         let mut waiting = Vec::new();
         let mut next = Some(first);
@@ -61,18 +88,27 @@ async fn run(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Message>) {
             }
             next = rx.try_recv().ok();
         }
-        if !pending.is_empty() {
-            let records: Vec<Transfer> = pending.into_values().collect();
-            let store = store.clone();
-            let written = tokio::task::spawn_blocking(move || store.put_transfers(&records)).await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => tracing::error!(%err, "could not record transfers"),
-                Err(err) => tracing::error!(%err, "the store task failed"),
+        let durable = !waiting.is_empty() || last_durable.elapsed() >= DURABLE_EVERY;
+        if !pending.is_empty() || (durable && dirty) {
+            commit(&store, pending.into_values().collect(), durable).await;
+            dirty = !durable;
+            if durable {
+                last_durable = Instant::now();
             }
         }
         for done in waiting {
             let _ = done.send(());
         }
+    }
+}
+
+async fn commit(store: &Arc<Store>, records: Vec<Transfer>, durable: bool) {
+    let store = store.clone();
+    let written =
+        tokio::task::spawn_blocking(move || store.put_transfers_with(&records, durable)).await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::error!(%err, "could not record transfers"),
+        Err(err) => tracing::error!(%err, "the store task failed"),
     }
 }

@@ -56,7 +56,7 @@ async fn start_what_fits(shared: &Arc<Shared>) {
             Some(cap) => *cap,
             None => {
                 let cap = match shared.pool(&profile).await {
-                    Ok(pool) => pool.profile().max_connections.max(1) as usize,
+                    Ok(pool) => pool.capacity(),
                     // The worker reports the error (a missing profile, a locked vault).
                     Err(_) => 1,
                 };

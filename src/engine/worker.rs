@@ -75,7 +75,7 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
         let started = Instant::now();
         let attempt = async {
             let pool = shared.pool(&record.profile).await?;
-            let lease = pool.acquire().await?;
+            let lease = pool.acquire(record.source_size).await?;
             let result = execute(
                 &mut record,
                 may_resume,
@@ -243,7 +243,7 @@ pub(crate) async fn remove_part(shared: &Arc<Shared>, record: &Transfer) {
             shared.local.remove_file(&part).await
         }
         crate::transfer::model::Direction::Upload => match shared.pool(&record.profile).await {
-            Ok(pool) => match pool.acquire().await {
+            Ok(pool) => match pool.acquire(0).await {
                 Ok(lease) => {
                     let removed = lease.remote().remove_file(&part).await;
                     lease.release();

@@ -5,6 +5,7 @@
 //! written by a newer ferry is refused untouched; a damaged file is reported, never "repaired"
 //! into data loss. Every change is one short write transaction: all or nothing.
 
+mod integrity;
 mod lock;
 mod log;
 mod profiles;
@@ -34,6 +35,8 @@ pub(crate) const PROFILE_NAMES: TableDefinition<&str, u64> = TableDefinition::ne
 pub(crate) const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub(crate) const TRANSFERS: TableDefinition<u64, &[u8]> = TableDefinition::new("transfers");
+/// The ids of unfinished transfers: the queue, without reading the whole history.
+pub(crate) const TRANSFER_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("transfer_queue");
 
 /// The open store. Dropping it releases the lock.
 pub struct Store {
@@ -109,12 +112,7 @@ impl Store {
         }
         let lock = lock::HolderLock::acquire(path)?;
         schema::refuse_newer_untouched(path)?;
-        let opened = without_panic(|| {
-            Database::builder()
-                .set_check_integrity_on_open(true)
-                .set_cache_size(32 << 20)
-                .create(path)
-        });
+        let opened = without_panic(|| Database::builder().set_cache_size(32 << 20).create(path));
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(err)) => return Err(open_error(path, err)),
@@ -126,11 +124,13 @@ impl Store {
             }
         };
         crate::paths::make_private(path).map_err(io_err)?;
-        Ok(Store {
+        let mut store = Store {
             db,
             path: path.to_path_buf(),
             _lock: lock,
-        })
+        };
+        store.check_integrity_if_due()?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
@@ -150,12 +150,30 @@ impl Store {
         f(&txn)
     }
 
-    /// Runs `f` in one write transaction: committed if it returns Ok, rolled back otherwise.
+    /// Runs `f` in one write transaction: committed (durably) if it returns Ok, rolled back
+    /// otherwise.
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        self.write_with(true, f)
+    }
+
+    /// `write`, with the choice of a commit that is durable on return or one that becomes
+    /// durable with the next durable commit.
+    pub(crate) fn write_with<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut txn = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        if !durable {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| StoreError::Db {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?;
+        }
         match f(&txn) {
             Ok(value) => {
                 txn.commit().map_err(|e| self.db_err(e))?;

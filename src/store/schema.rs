@@ -6,17 +6,23 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableDatabase, WriteTransaction};
 
-use super::{LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError, TRANSFERS};
+use redb::ReadableTable;
+
+use super::{
+    LOG, META, PROFILE_NAMES, PROFILES, SETTINGS, Store, StoreError, TRANSFER_QUEUE, TRANSFERS,
+};
+use crate::transfer::model::Transfer;
 
 /// The schema this ferry writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 const VERSION_KEY: &str = "schema_version";
 
 type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `MIGRATIONS[n]` brings a store from version `n` to `n + 1`.
-const MIGRATIONS: [Migration; CURRENT_VERSION as usize] = [create_v1, add_transfers_v2];
+const MIGRATIONS: [Migration; CURRENT_VERSION as usize] =
+    [create_v1, add_transfers_v2, index_queue_v3];
 
 fn create_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(META)?;
@@ -30,6 +36,22 @@ fn create_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 2: the transfer queue and history.
 fn add_transfers_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(TRANSFERS)?;
+    Ok(())
+}
+
+/// Version 3: an index of the unfinished transfers, filled from the records.
+fn index_queue_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    let transfers = txn.open_table(TRANSFERS)?;
+    let mut queue = txn.open_table(TRANSFER_QUEUE)?;
+    for entry in transfers.iter()? {
+        let (id, value) = entry?;
+        let unfinished = serde_json::from_slice::<Transfer>(value.value())
+            .map(|t| !t.state.is_final())
+            .unwrap_or(true);
+        if unfinished {
+            queue.insert(id.value(), ())?;
+        }
+    }
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::copy::Verification;
 use crate::remote::RemoteError;
 
 /// Which way bytes move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Upload,
@@ -15,7 +15,7 @@ pub enum Direction {
 }
 
 /// A file to copy, or a directory to create on the destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
     File,
@@ -137,15 +137,6 @@ impl Transfer {
             Direction::Upload => &self.remote_path,
             Direction::Download => &self.local_path,
         }
-    }
-
-    /// Whether two records describe the same copy (a re-issued command adopts the old one).
-    pub fn same_copy(&self, other: &Transfer) -> bool {
-        self.direction == other.direction
-            && self.kind == other.kind
-            && self.profile == other.profile
-            && self.local_path == other.local_path
-            && self.remote_path == other.remote_path
     }
 }
 

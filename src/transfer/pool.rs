@@ -1,25 +1,50 @@
-//! Connections per profile: reused between transfers, capped at the profile's
-//! `max_connections`, closed after a minute idle. A login that fails for good (wrong password,
-//! untrusted host key) is remembered so queued transfers fail at once instead of each trying.
+//! Connections per profile: reused between transfers, at most the profile's `max_connections`,
+//! closed after a minute idle. An SFTP connection carries several small transfers at once (its
+//! requests multiplex, and one server process serves them without the cost of more logins);
+//! a large file gets a connection of its own while the cap allows. FTP does one transfer per
+//! connection. A login that fails for good (wrong password, untrusted host key) is remembered
+//! so queued transfers fail at once instead of each trying.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Notify;
 
 use crate::profile::Profile;
 use crate::remote::{ConnectOptions, Credentials, ErrorKind, Remote, RemoteError, connect};
 
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// Transfers one SFTP connection carries at once.
+const SFTP_SHARE: usize = 8;
+/// From this size a file wants a connection to itself (its throughput needs the server's
+/// process for itself; small files gain more from sharing).
+const OWN_CONNECTION_FROM: u64 = 16 << 20;
+
+/// One open connection and the transfers using it.
+struct Slot {
+    remote: Arc<dyn Remote>,
+    leases: usize,
+    idle_since: Instant,
+}
+
+#[derive(Default)]
+struct Slots {
+    open: Vec<Slot>,
+    /// Logins under way.
+    opening: usize,
+}
 
 /// The connections of one profile.
 pub struct Pool {
     profile: Profile,
     credentials: Credentials,
     options: ConnectOptions,
-    permits: Arc<Semaphore>,
-    idle: Mutex<Vec<(Arc<dyn Remote>, Instant)>>,
+    /// Transfers per connection.
+    share: usize,
+    slots: Mutex<Slots>,
+    /// Woken when a lease ends or a login finishes.
+    changed: Notify,
     fatal: Mutex<Option<RemoteError>>,
     /// Remote directories known to exist (saves a stat per file when many go to one tree).
     made_dirs: Mutex<HashSet<String>>,
@@ -30,18 +55,30 @@ pub struct Pool {
 pub struct Lease {
     remote: Arc<dyn Remote>,
     pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
+    released: bool,
+}
+
+/// What `acquire` does next.
+enum Step {
+    Use(Arc<dyn Remote>),
+    Open,
+    Wait,
 }
 
 impl Pool {
     pub fn new(profile: Profile, credentials: Credentials, options: ConnectOptions) -> Arc<Pool> {
-        let cap = profile.max_connections.max(1) as usize;
+        let share = if profile.protocol.is_ftp() {
+            1
+        } else {
+            SFTP_SHARE
+        };
         Arc::new(Pool {
             profile,
             credentials,
             options,
-            permits: Arc::new(Semaphore::new(cap)),
-            idle: Mutex::new(Vec::new()),
+            share,
+            slots: Mutex::new(Slots::default()),
+            changed: Notify::new(),
             fatal: Mutex::new(None),
             made_dirs: Mutex::new(HashSet::new()),
         })
@@ -51,9 +88,13 @@ impl Pool {
         &self.profile
     }
 
-    /// Whether a transfer could get a connection now without waiting.
-    pub fn has_room(&self) -> bool {
-        self.permits.available_permits() > 0
+    fn max_connections(&self) -> usize {
+        self.profile.max_connections.max(1) as usize
+    }
+
+    /// How many transfers of this profile can run at once.
+    pub fn capacity(&self) -> usize {
+        self.max_connections() * self.share
     }
 
     /// Forgets a remembered login failure (the user asked to retry).
@@ -61,53 +102,137 @@ impl Pool {
         *lock(&self.fatal) = None;
     }
 
-    /// Waits for room, then lends an idle connection or opens a new one.
-    pub async fn acquire(self: &Arc<Self>) -> Result<Lease, RemoteError> {
-        if let Some(err) = lock(&self.fatal).clone() {
-            return Err(err);
+    /// Lends a connection for a transfer of about `size` bytes: an idle one, a shared one, or
+    /// a new one, waiting while every connection is full.
+    pub async fn acquire(self: &Arc<Self>, size: u64) -> Result<Lease, RemoteError> {
+        loop {
+            if let Some(err) = lock(&self.fatal).clone() {
+                return Err(err);
+            }
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.next_step(size >= OWN_CONNECTION_FROM) {
+                Step::Use(remote) => return Ok(self.lease(remote)),
+                Step::Open => return self.open().await,
+                Step::Wait => notified.await,
+            }
         }
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
-            RemoteError::new(ErrorKind::Cancelled, &Default::default(), "shutting down")
-        })?;
-        let reused = lock(&self.idle).pop().map(|(remote, _)| remote);
-        let remote = match reused {
-            Some(remote) => remote,
-            None => match connect(&self.profile, &self.credentials, &self.options).await {
-                Ok(remote) => remote,
-                Err(err) => {
-                    if matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey) {
-                        *lock(&self.fatal) = Some(err.clone());
-                    }
-                    return Err(err);
-                }
-            },
+    }
+
+    fn next_step(&self, wants_own: bool) -> Step {
+        let mut slots = lock(&self.slots);
+        let room = slots.open.len() + slots.opening < self.max_connections();
+        let share = self.share;
+        let pick = |slot: &Slot| slot.leases < share;
+        let chosen = if let Some(i) = slots.open.iter().position(|s| s.leases == 0) {
+            Some(i)
+        } else if wants_own && room {
+            None
+        } else {
+            // Pack small transfers onto the busiest connection that has room, keeping others
+            // free for large ones.
+            slots
+                .open
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| pick(s))
+                .max_by_key(|(_, s)| s.leases)
+                .map(|(i, _)| i)
         };
-        Ok(Lease {
+        match chosen {
+            Some(i) => {
+                slots.open[i].leases += 1;
+                Step::Use(slots.open[i].remote.clone())
+            }
+            None if room => {
+                slots.opening += 1;
+                Step::Open
+            }
+            None => Step::Wait,
+        }
+    }
+
+    async fn open(self: &Arc<Self>) -> Result<Lease, RemoteError> {
+        let connected = connect(&self.profile, &self.credentials, &self.options).await;
+        let mut slots = lock(&self.slots);
+        slots.opening -= 1;
+        let result = match connected {
+            Ok(remote) => {
+                slots.open.push(Slot {
+                    remote: remote.clone(),
+                    leases: 1,
+                    idle_since: Instant::now(),
+                });
+                Ok(self.lease(remote))
+            }
+            Err(err) => {
+                if matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey) {
+                    *lock(&self.fatal) = Some(err.clone());
+                }
+                Err(err)
+            }
+        };
+        drop(slots);
+        self.changed.notify_waiters();
+        result
+    }
+
+    fn lease(self: &Arc<Self>, remote: Arc<dyn Remote>) -> Lease {
+        Lease {
             remote,
             pool: self.clone(),
-            _permit: permit,
-        })
+            released: false,
+        }
+    }
+
+    /// Ends one lease: the connection stays (`keep`) or goes.
+    fn end_lease(&self, remote: &Arc<dyn Remote>, keep: bool) {
+        {
+            let mut slots = lock(&self.slots);
+            if let Some(i) = slots
+                .open
+                .iter()
+                .position(|s| Arc::ptr_eq(&s.remote, remote))
+            {
+                if keep {
+                    let slot = &mut slots.open[i];
+                    slot.leases = slot.leases.saturating_sub(1);
+                    slot.idle_since = Instant::now();
+                } else {
+                    // Its other users find out from their own next request.
+                    slots.open.remove(i);
+                }
+            }
+        }
+        self.changed.notify_waiters();
     }
 
     /// Closes connections idle for longer than a minute.
     pub async fn reap_idle(&self) {
         let stale: Vec<Arc<dyn Remote>> = {
-            let mut idle = lock(&self.idle);
-            let (old, fresh): (Vec<_>, Vec<_>) = idle
+            let mut slots = lock(&self.slots);
+            let (old, fresh): (Vec<_>, Vec<_>) = slots
+                .open
                 .drain(..)
-                .partition(|(_, since)| since.elapsed() > IDLE_LIMIT);
-            *idle = fresh;
-            old.into_iter().map(|(remote, _)| remote).collect()
+                .partition(|s| s.leases == 0 && s.idle_since.elapsed() > IDLE_LIMIT);
+            slots.open = fresh;
+            old.into_iter().map(|s| s.remote).collect()
         };
         for remote in stale {
             remote.close().await;
         }
     }
 
-    /// Closes every idle connection.
+    /// Closes every connection no transfer is using.
     pub async fn close_all(&self) {
-        let all: Vec<_> = lock(&self.idle).drain(..).collect();
-        for (remote, _) in all {
+        let idle: Vec<Arc<dyn Remote>> = {
+            let mut slots = lock(&self.slots);
+            let (idle, busy): (Vec<_>, Vec<_>) = slots.open.drain(..).partition(|s| s.leases == 0);
+            slots.open = busy;
+            idle.into_iter().map(|s| s.remote).collect()
+        };
+        for remote in idle {
             remote.close().await;
         }
     }
@@ -131,8 +256,17 @@ impl Lease {
     }
 
     /// Returns the connection to the pool for the next transfer.
-    pub fn release(self) {
-        lock(&self.pool.idle).push((self.remote, Instant::now()));
+    pub fn release(mut self) {
+        self.released = true;
+        self.pool.end_lease(&self.remote, true);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.released {
+            self.pool.end_lease(&self.remote, false);
+        }
     }
 }
 

@@ -131,6 +131,13 @@ fn migrates_from_every_older_version() {
             store.add_profile(&sample_profile()).expect("profile at v1");
         }
         drop(store);
+        if version == 2 {
+            // Written as v2 did: records only, no queue index.
+            write_v2_transfers(
+                &path,
+                &[sample_transfer(7, "queued"), sample_transfer(8, "done")],
+            );
+        }
         let store = Store::open(&path).expect("migrate");
         assert_eq!(store.schema_version().expect("version"), CURRENT_VERSION);
         let profiles = store.list_profiles().expect("profiles");
@@ -139,14 +146,44 @@ fn migrates_from_every_older_version() {
             usize::from(version >= 1),
             "v{version} data survives"
         );
-        assert!(
-            store
-                .queued_transfers()
-                .expect("transfers table")
-                .is_empty()
+        let queued: Vec<u64> = store
+            .queued_transfers()
+            .expect("queue")
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        let expected: Vec<u64> = if version == 2 { vec![7] } else { vec![] };
+        assert_eq!(
+            queued, expected,
+            "v{version}: only the unfinished transfer is queued"
         );
         drop(store);
     }
+}
+
+fn write_v2_transfers(path: &std::path::Path, records: &[ferry::transfer::model::Transfer]) {
+    const TRANSFERS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("transfers");
+    let db = redb::Database::open(path).expect("raw open");
+    let txn = redb::Database::begin_write(&db).expect("txn");
+    {
+        let mut table = txn.open_table(TRANSFERS).expect("table");
+        for record in records {
+            let bytes = serde_json::to_vec(record).expect("json");
+            table.insert(record.id, bytes.as_slice()).expect("insert");
+        }
+    }
+    txn.commit().expect("commit");
+}
+
+fn sample_transfer(id: u64, state: &str) -> ferry::transfer::model::Transfer {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "batch": 1, "direction": "upload", "kind": "file", "profile": "old",
+        "local_path": "/tmp/a", "remote_path": "/a", "state": state, "overwrite": "overwrite",
+        "source_size": 10, "source_mtime": null, "offset": 0, "bytes_sent": 0, "attempts": 0,
+        "error": null, "verification": null, "position": 0, "created_us": 0, "started_us": null,
+        "finished_us": null, "duration_ms": 0
+    }))
+    .expect("transfer")
 }
 
 fn sample_profile() -> ferry::profile::Profile {
