@@ -49,7 +49,10 @@ compare() {
   : > "$WORK/$name.commands"
   while [ $# -gt 0 ]; do
     args+=(-n "$1" "$2")
-    printf '%s\t%s\n' "$1" "$2" >> "$WORK/$name.commands"
+    # A throwaway password in a command line still does not belong in the results.
+    local shown=$2
+    [ -n "${REDACT:-}" ] && shown=${shown//$REDACT/PASSWORD}
+    printf '%s\t%s\n' "$1" "$shown" >> "$WORK/$name.commands"
     shift 2
   done
   hyperfine "${HF_OPTS[@]}" --export-json "$WORK/$name.json" "${args[@]}"

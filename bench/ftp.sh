@@ -12,6 +12,7 @@ if ! id "$USER_NAME" >/dev/null 2>&1; then
   useradd -m "$USER_NAME"
 fi
 PASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+REDACT=$PASS
 echo "$USER_NAME:$PASS" | chpasswd
 
 rm -rf "$WORK/vsftpd" "$WORK/data" "$WORK/ftp-root" "$WORK/rss.tsv" "$WORK"/*.json "$WORK"/*.commands
@@ -58,13 +59,14 @@ printf '[vault]\nargon2_memory = "8MiB"\nargon2_passes = 1\n[transfer]\nverify_c
 make_file "$WORK/src/1g.bin" 1024
 cp "$WORK/src/1g.bin" "$WORK/ftp-root/source.bin"
 chown "$USER_NAME" "$WORK/ftp-root/source.bin"
+# FTP URL paths are relative to the login directory, which is $ROOT.
 URL="ftp://$USER_NAME:$PASS@127.0.0.1:$PORT"
 ROOT="$WORK/ftp-root"
 
 echo "== 1 GiB upload"
 HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $ROOT/1g.bin")
 UP=("ferry put" "$FERRY --config $CONFIG put $WORK/src/1g.bin bench:$ROOT"
-    "curl -T" "curl -s -T $WORK/src/1g.bin $URL$ROOT/1g.bin")
+    "curl -T" "curl -s -T $WORK/src/1g.bin $URL/1g.bin")
 command -v lftp >/dev/null && UP+=("lftp put" "lftp -e 'put -O $ROOT $WORK/src/1g.bin; quit' $URL")
 compare upload "${UP[@]}"
 
@@ -72,17 +74,17 @@ echo "== 1 GiB download"
 HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/down/source.bin")
 DOWN=("ferry get" "$FERRY --config $CONFIG get bench:$ROOT/source.bin $WORK/down"
       "ferry get (no hash check: vsftpd has no HASH)" "$FERRY --config $NOVERIFY get bench:$ROOT/source.bin $WORK/down"
-      "curl -o" "curl -s -o $WORK/down/source.bin $URL$ROOT/source.bin")
+      "curl -o" "curl -s -o $WORK/down/source.bin $URL/source.bin")
 command -v lftp >/dev/null && DOWN+=("lftp get" "lftp -e 'get $ROOT/source.bin -o $WORK/down/source.bin; quit' $URL")
 compare download "${DOWN[@]}"
 
 echo "== peak memory"
 rm -f "$ROOT/1g.bin" "$WORK/down/source.bin"
 peak_rss "ferry put 1 GiB" "$FERRY" --config "$CONFIG" put "$WORK/src/1g.bin" "bench:$ROOT"
-peak_rss "curl -T 1 GiB" curl -s -T "$WORK/src/1g.bin" "$URL$ROOT/1g.bin"
+peak_rss "curl -T 1 GiB" curl -s -T "$WORK/src/1g.bin" "$URL/1g.bin"
 peak_rss "ferry get 1 GiB" "$FERRY" --config "$CONFIG" get "bench:$ROOT/source.bin" "$WORK/down"
 rm -f "$WORK/down/source.bin"
-peak_rss "curl -o 1 GiB" curl -s -o "$WORK/down/source.bin" "$URL$ROOT/source.bin"
+peak_rss "curl -o 1 GiB" curl -s -o "$WORK/down/source.bin" "$URL/source.bin"
 
 python3 "$BENCH_ROOT/report.py" ftp "$WORK" "$0" > "$WORK/ftp-report.md"
 python3 "$BENCH_ROOT/merge.py" "$BENCH_ROOT/RESULTS.md" ftp "$WORK/ftp-report.md"

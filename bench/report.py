@@ -17,7 +17,7 @@ TABLES = {
         ("download.json", "1 GiB download", 1024 * MIB, "sftp get"),
         ("connect.json", "Connect + authenticate", None, "ssh true"),
         ("small.json", "2,000 files of 4 KiB, recursive upload", 2000 * 4096, "sftp put -r"),
-        ("concurrent.json", "5 concurrent 200 MiB uploads", None, "ferry put, 1 x 200 MiB"),
+        ("concurrent.json", "5 concurrent 200 MiB uploads", None, None),
     ],
     "ftp": [
         ("upload.json", "1 GiB upload", 1024 * MIB, "curl -T"),
@@ -66,15 +66,16 @@ def concurrent_rows(results):
 
 
 def table(title, results, size, reference):
-    ref = results.get(reference)
+    ref = results.get(reference) if reference else None
     lines = [f"### {title}", ""]
     head = "| command | mean | ± | min |"
     rule = "|---|---:|---:|---:|"
     if size:
         head += " throughput |"
         rule += "---:|"
-    head += f" vs `{reference}` |"
-    rule += "---:|"
+    if reference:
+        head += f" vs `{reference}` |"
+        rule += "---:|"
     lines += [head, rule]
     for name, r in results.items():
         row = f"| `{name}` | {r['mean']:.3f} s | {r['stddev'] or 0:.3f} | {r['min']:.3f} s |"
@@ -83,7 +84,7 @@ def table(title, results, size, reference):
         if ref:
             # Throughput ratio: >1 means faster than the reference.
             row += f" {ref['mean'] / r['mean']:.2f}x |"
-        else:
+        elif reference:
             row += " - |"
         lines.append(row)
     lines.append("")

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -283,18 +283,11 @@ impl ReadStream for LocalReader {
         };
         let want = (self.left.clamp(1, READ_BLOCK as u64)) as usize;
         let read = tokio::task::spawn_blocking(move || {
-            let mut buf = BytesMut::zeroed(want);
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            buf.truncate(filled);
-            Ok((file, buf.freeze(), filled < want))
+            // Reading into spare capacity spares zeroing every block first.
+            let mut buf = Vec::with_capacity(want);
+            (&mut file).take(want as u64).read_to_end(&mut buf)?;
+            let short = buf.len() < want;
+            Ok((file, Bytes::from(buf), short))
         })
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))

@@ -117,7 +117,7 @@ impl FileCopy<'_> {
             0
         };
         self.progress.start_at(offset, size);
-        let mut hasher = self.options.verify_hash.then(Sha256::new);
+        let mut hasher = self.can_compare_hashes().then(Sha256::new);
         if offset > 0
             && let Some(h) = hasher.as_mut()
             && !self.hash_prefix(h, &target, offset).await?
@@ -142,6 +142,18 @@ impl FileCopy<'_> {
             resumed_from: offset,
             verification,
         })
+    }
+
+    /// Whether hashing the stream can pay off: small files are read back; larger ones need a
+    /// remote side that can hash (an FTP server without `HASH` cannot).
+    fn can_compare_hashes(&self) -> bool {
+        let remote = if self.dst.is_local() {
+            self.src
+        } else {
+            self.dst
+        };
+        self.options.verify_hash
+            && (self.source.size <= READ_BACK_LIMIT || remote.capabilities().sha256)
     }
 
     /// Streams the bytes; for a large download the server hashes its (complete) source at the

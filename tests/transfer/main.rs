@@ -8,5 +8,6 @@ mod commands;
 mod concurrency;
 mod crash;
 mod failures;
+mod policies;
 mod real;
 mod resilience;
