@@ -130,6 +130,35 @@ impl ProfileSecret {
 impl Profile {
     pub const DEFAULT_MAX_CONNECTIONS: u32 = 4;
 
+    /// A profile with the defaults for everything but its address and login; created now,
+    /// id 0 until the store gives it one.
+    pub fn new(name: &str, protocol: Protocol, host: &str, port: u16, user: &str) -> Profile {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Profile {
+            id: 0,
+            name: name.to_string(),
+            protocol,
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            remote_dir: None,
+            local_dir: None,
+            key_file: None,
+            agent: false,
+            password: None,
+            key_passphrase: None,
+            max_connections: Profile::DEFAULT_MAX_CONNECTIONS,
+            host_key_policy: HostKeyPolicy::default(),
+            timeout_secs: None,
+            cert_pin: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The vault slot of one of this profile's secrets.
     pub fn slot(&self, secret: ProfileSecret) -> SecretSlot<'static> {
         SecretSlot {

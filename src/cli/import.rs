@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::profile::{HostKeyPolicy, Profile, Protocol, local_user, parse_port, validate_name};
+use crate::profile::{Profile, Protocol, local_user, parse_port, validate_name};
 use crate::ssh_config::{self, SshHost};
 use crate::store::LogLevel;
 
@@ -100,25 +100,9 @@ fn to_profile(host: &SshHost) -> Result<Profile, String> {
     {
         return Err(format!("IdentityFile {}: {err}", key.display()));
     }
-    let now = super::profile::now();
-    Ok(Profile {
-        id: 0,
-        name: host.alias.clone(),
-        protocol: Protocol::Sftp,
-        host: host.hostname.clone(),
-        port,
-        user: host.user.clone().unwrap_or_else(local_user),
-        remote_dir: None,
-        local_dir: None,
-        agent: host.identity_file.is_none(),
-        key_file: host.identity_file.clone(),
-        password: None,
-        key_passphrase: None,
-        max_connections: Profile::DEFAULT_MAX_CONNECTIONS,
-        host_key_policy: HostKeyPolicy::default(),
-        timeout_secs: None,
-        cert_pin: None,
-        created_at: now,
-        updated_at: now,
-    })
+    let user = host.user.clone().unwrap_or_else(local_user);
+    let mut profile = Profile::new(&host.alias, Protocol::Sftp, &host.hostname, port, &user);
+    profile.agent = host.identity_file.is_none();
+    profile.key_file = host.identity_file.clone();
+    Ok(profile)
 }

@@ -177,27 +177,12 @@ fn add(
     if store.profile(name).is_ok() {
         bail!("a profile named `{name}` already exists (change it with `ferry profile edit`)");
     }
-    let now = now();
-    let mut profile = Profile {
-        id: 0,
-        name: name.to_string(),
-        protocol: url.protocol,
-        host: url.host,
-        port: url.port,
-        user: url.user.unwrap_or_else(|| default_user(url.protocol)),
-        remote_dir: url.dir,
-        local_dir: None,
-        key_file: None,
-        agent: false,
-        password: None,
-        key_passphrase: None,
-        max_connections: Profile::DEFAULT_MAX_CONNECTIONS,
-        host_key_policy: HostKeyPolicy::default(),
-        timeout_secs: None,
-        cert_pin: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let user = url
+        .user
+        .clone()
+        .unwrap_or_else(|| default_user(url.protocol));
+    let mut profile = Profile::new(name, url.protocol, &url.host, url.port, &user);
+    profile.remote_dir = url.dir;
     let secrets = apply_options(&mut profile, &options)?;
     profile.id = store.reserve_profile_id()?;
     seal_secrets(ctx, &store, &mut profile, secrets)?;

@@ -105,11 +105,6 @@ pub async fn resolve(profile: &Profile, remote: &dyn Remote, path: &str) -> anyh
 
 /// A runtime for commands that talk to servers.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    if std::env::var_os("FERRY_EXPERIMENT_ST").is_some() {
-        return Ok(tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?);
-    }
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

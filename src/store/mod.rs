@@ -238,6 +238,23 @@ fn classify(path: &Path, err: redb::Error) -> StoreError {
     }
 }
 
+impl Store {
+    /// Takes `count` consecutive ids from the counter `key` in `meta`; returns the first.
+    pub(crate) fn reserve_ids(&self, key: &str, count: u64) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
+            let next = meta
+                .get(key)
+                .map_err(|e| self.db_err(e))?
+                .and_then(|g| g.value().try_into().ok().map(u64::from_le_bytes))
+                .unwrap_or(1);
+            meta.insert(key, (next + count).to_le_bytes().as_slice())
+                .map_err(|e| self.db_err(e))?;
+            Ok(next)
+        })
+    }
+}
+
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising plain structs of strings and numbers to JSON cannot fail.
     serde_json::to_vec(value).unwrap_or_default()

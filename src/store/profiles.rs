@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{META, PROFILE_NAMES, PROFILES, Store, StoreError, decode, encode};
+use super::{PROFILE_NAMES, PROFILES, Store, StoreError, decode, encode};
 use crate::profile::Profile;
 
 const NEXT_ID_KEY: &str = "next_profile_id";
@@ -47,17 +47,7 @@ impl Store {
 
     /// Reserves a fresh profile id (needed before sealing secrets, which are bound to the id).
     pub fn reserve_profile_id(&self) -> Result<u64, StoreError> {
-        self.write(|txn| {
-            let mut meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
-            let next = meta
-                .get(NEXT_ID_KEY)
-                .map_err(|e| self.db_err(e))?
-                .and_then(|g| g.value().try_into().ok().map(u64::from_le_bytes))
-                .unwrap_or(1);
-            meta.insert(NEXT_ID_KEY, (next + 1).to_le_bytes().as_slice())
-                .map_err(|e| self.db_err(e))?;
-            Ok(next)
-        })
+        self.reserve_ids(NEXT_ID_KEY, 1)
     }
 
     /// Adds a new profile; its name must be free.

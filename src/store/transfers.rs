@@ -4,7 +4,7 @@
 
 use redb::ReadableTable;
 
-use super::{META, Store, StoreError, TRANSFER_QUEUE, TRANSFERS, decode, encode};
+use super::{Store, StoreError, TRANSFER_QUEUE, TRANSFERS, decode, encode};
 use crate::transfer::model::{Transfer, TransferState};
 
 const NEXT_ID_KEY: &str = "next_transfer_id";
@@ -12,17 +12,7 @@ const NEXT_ID_KEY: &str = "next_transfer_id";
 impl Store {
     /// Reserves `count` consecutive transfer ids; returns the first.
     pub fn reserve_transfer_ids(&self, count: u64) -> Result<u64, StoreError> {
-        self.write(|txn| {
-            let mut meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
-            let next = meta
-                .get(NEXT_ID_KEY)
-                .map_err(|e| self.db_err(e))?
-                .and_then(|g| g.value().try_into().ok().map(u64::from_le_bytes))
-                .unwrap_or(1);
-            meta.insert(NEXT_ID_KEY, (next + count).to_le_bytes().as_slice())
-                .map_err(|e| self.db_err(e))?;
-            Ok(next)
-        })
+        self.reserve_ids(NEXT_ID_KEY, count)
     }
 
     /// Inserts or replaces transfer records, all in one transaction, durable on return.

@@ -187,26 +187,10 @@ fn sample_transfer(id: u64, state: &str) -> ferry::transfer::model::Transfer {
 }
 
 fn sample_profile() -> ferry::profile::Profile {
-    ferry::profile::Profile {
-        id: 1,
-        name: "old".into(),
-        protocol: ferry::profile::Protocol::Sftp,
-        host: "h".into(),
-        port: 22,
-        user: "u".into(),
-        remote_dir: None,
-        local_dir: None,
-        key_file: None,
-        agent: false,
-        password: None,
-        key_passphrase: None,
-        max_connections: 4,
-        host_key_policy: Default::default(),
-        timeout_secs: None,
-        cert_pin: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    let mut profile =
+        ferry::profile::Profile::new("old", ferry::profile::Protocol::Sftp, "h", 22, "u");
+    profile.id = 1;
+    profile
 }
 
 #[test]

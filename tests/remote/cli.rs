@@ -1,32 +1,12 @@
 //! The remote commands as a user types them, against the in-process SFTP server.
 
-use crate::support::env::FerryEnv;
+use crate::support::env::{FerryEnv, run};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
 /// A ferry environment with a vault and a password profile `srv` for `server`.
 fn env_for(server: &SftpServer, policy: &str) -> FerryEnv {
-    let env = FerryEnv::new();
-    env.init_vault();
     let url = format!("sftp://{DEFAULT_USER}@127.0.0.1:{}", server.port());
-    let mut add = env.ferry_unlocked(&[
-        "profile",
-        "add",
-        "srv",
-        &url,
-        "--password-stdin",
-        "--host-key-policy",
-        policy,
-    ]);
-    add.write_stdin(format!("{DEFAULT_PASSWORD}\n"));
-    env.ok(add);
-    env
-}
-
-/// Runs a blocking ferry command off the async runtime that serves the test server.
-async fn run(mut cmd: assert_cmd::Command) -> std::process::Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run ferry"))
-        .await
-        .expect("join")
+    FerryEnv::with_password_profile("srv", &url, DEFAULT_PASSWORD, policy)
 }
 
 fn text(bytes: &[u8]) -> String {

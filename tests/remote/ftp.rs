@@ -26,26 +26,7 @@ const BLOCK: usize = 256 * 1024;
 
 /// A profile for `127.0.0.1:port`, named `ftp-test`.
 fn profile(protocol: Protocol, port: u16, user: &str) -> Profile {
-    Profile {
-        id: 1,
-        name: "ftp-test".into(),
-        protocol,
-        host: "127.0.0.1".into(),
-        port,
-        user: user.into(),
-        remote_dir: None,
-        local_dir: None,
-        key_file: None,
-        agent: false,
-        password: None,
-        key_passphrase: None,
-        max_connections: 4,
-        host_key_policy: HostKeyPolicy::Ask,
-        timeout_secs: None,
-        cert_pin: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    Profile::new("ftp-test", protocol, "127.0.0.1", port, user)
 }
 
 fn protocol_of(server: &FtpServer) -> Protocol {

@@ -90,26 +90,11 @@ impl EngineFixture {
     ) {
         let store = self.store();
         let key = self.key(&store);
-        let mut profile = Profile {
-            id: store.reserve_profile_id().expect("id"),
-            name: name.into(),
-            protocol,
-            host: "127.0.0.1".into(),
-            port,
-            user: user.into(),
-            remote_dir: None,
-            local_dir: None,
-            key_file: None,
-            agent: false,
-            password: None,
-            key_passphrase: None,
-            max_connections: 5,
-            host_key_policy: HostKeyPolicy::AcceptNew,
-            timeout_secs: Some(10),
-            cert_pin: None,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let mut profile = Profile::new(name, protocol, "127.0.0.1", port, user);
+        profile.id = store.reserve_profile_id().expect("id");
+        profile.max_connections = 5;
+        profile.host_key_policy = HostKeyPolicy::AcceptNew;
+        profile.timeout_secs = Some(10);
         profile.password = Some(key.seal(
             profile.slot(ProfileSecret::Password),
             &SecretString::from(password.to_string()),

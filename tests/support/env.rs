@@ -68,6 +68,38 @@ impl FerryEnv {
         cmd
     }
 
+    /// A new environment with a vault and a password profile `name` at `url`.
+    pub fn with_password_profile(name: &str, url: &str, password: &str, policy: &str) -> FerryEnv {
+        let env = FerryEnv::new();
+        env.init_vault();
+        let mut add = env.ferry_unlocked(&[
+            "profile",
+            "add",
+            name,
+            url,
+            "--password-stdin",
+            "--host-key-policy",
+            policy,
+        ]);
+        add.write_stdin(format!("{password}\n"));
+        env.ok(add);
+        env
+    }
+
+    /// `ferry ARGS` unlocked, as a plain process to spawn and signal (stdin closed).
+    pub fn process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("FERRY_DATA_DIR", self.data_dir())
+            .env("FERRY_CONFIG", self.config_file())
+            .env("FERRY_PASSPHRASE_FILE", self.passphrase_file())
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// Sets up a passphrase vault.
     pub fn init_vault(&self) {
         self.ferry_unlocked(&["vault", "init"]).assert().success();
@@ -95,6 +127,13 @@ impl FerryEnv {
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
+}
+
+/// Runs a blocking ferry command off the async runtime that serves a test server.
+pub async fn run(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("run ferry"))
+        .await
+        .expect("join")
 }
 
 /// Every file under `dir`, recursively.

@@ -2,31 +2,12 @@
 //! file, and `ferry history --failed`.
 
 use crate::support::engine::random_file;
-use crate::support::env::FerryEnv;
+use crate::support::env::{FerryEnv, run};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
-async fn run(mut cmd: assert_cmd::Command) -> std::process::Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run ferry"))
-        .await
-        .expect("join")
-}
-
 fn env_for(server: &SftpServer) -> FerryEnv {
-    let env = FerryEnv::new();
-    env.init_vault();
     let url = format!("sftp://{DEFAULT_USER}@127.0.0.1:{}", server.port());
-    let mut add = env.ferry_unlocked(&[
-        "profile",
-        "add",
-        "srv",
-        &url,
-        "--password-stdin",
-        "--host-key-policy",
-        "accept-new",
-    ]);
-    add.write_stdin(format!("{DEFAULT_PASSWORD}\n"));
-    env.ok(add);
-    env
+    FerryEnv::with_password_profile("srv", &url, DEFAULT_PASSWORD, "accept-new")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,50 +1,26 @@
 //! `kill -9` of a running `ferry put`, then the same command again: it resumes from the part
 //! file instead of starting over, and the final name never shows a partial file.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::engine::{random_file, sha256_file};
 use crate::support::env::FerryEnv;
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
-fn ferry_command(env: &FerryEnv, args: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ferry"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("FERRY_DATA_DIR", env.data_dir())
-        .env("FERRY_CONFIG", env.config_file())
-        .env("FERRY_PASSPHRASE_FILE", env.passphrase_file())
-        .stdin(Stdio::null());
-    cmd
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_upload_resumes_and_never_shows_a_partial_file() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let env = FerryEnv::new();
-    env.init_vault();
     let url = format!("sftp://{DEFAULT_USER}@127.0.0.1:{}", server.port());
-    let mut add = env.ferry_unlocked(&[
-        "profile",
-        "add",
-        "srv",
-        &url,
-        "--password-stdin",
-        "--host-key-policy",
-        "accept-new",
-    ]);
-    add.write_stdin(format!("{DEFAULT_PASSWORD}\n"));
-    env.ok(add);
+    let env = FerryEnv::with_password_profile("srv", &url, DEFAULT_PASSWORD, "accept-new");
     std::fs::create_dir(server.root().join("dst")).expect("mkdir");
     let size: u64 = 96 << 20;
     let file = env.dir.path().join("big.bin");
     random_file(&file, size as usize, 42);
     let path = file.to_str().expect("utf8").to_string();
 
-    let mut child = ferry_command(&env, &["put", &path, "srv:/dst", "--limit", "16MiB/s"])
+    let mut child = env
+        .process(&["put", &path, "srv:/dst", "--limit", "16MiB/s"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -76,7 +52,8 @@ async fn killed_upload_resumes_and_never_shows_a_partial_file() {
     let before = server.bytes_received();
     let expected = sha256_file(&file);
     let (rerun, _env) = tokio::task::spawn_blocking(move || {
-        let out = ferry_command(&env, &["put", &path, "srv:/dst"])
+        let out = env
+            .process(&["put", &path, "srv:/dst"])
             .output()
             .expect("rerun");
         (out, env)
@@ -100,27 +77,16 @@ async fn killed_upload_resumes_and_never_shows_a_partial_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_records_the_offset_and_queue_commands_resume_it() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let env = FerryEnv::new();
-    env.init_vault();
     let url = format!("sftp://{DEFAULT_USER}@127.0.0.1:{}", server.port());
-    let mut add = env.ferry_unlocked(&[
-        "profile",
-        "add",
-        "srv",
-        &url,
-        "--password-stdin",
-        "--host-key-policy",
-        "accept-new",
-    ]);
-    add.write_stdin(format!("{DEFAULT_PASSWORD}\n"));
-    env.ok(add);
+    let env = FerryEnv::with_password_profile("srv", &url, DEFAULT_PASSWORD, "accept-new");
     let size: u64 = 48 << 20;
     let file = env.dir.path().join("term.bin");
     random_file(&file, size as usize, 9);
     let expected = sha256_file(&file);
     let path = file.to_str().expect("utf8").to_string();
 
-    let child = ferry_command(&env, &["put", &path, "srv:/", "--limit", "12MiB/s"])
+    let child = env
+        .process(&["put", &path, "srv:/", "--limit", "12MiB/s"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -162,7 +128,8 @@ async fn sigterm_records_the_offset_and_queue_commands_resume_it() {
 
     let before = server.bytes_received();
     let (resumed, env) = tokio::task::spawn_blocking(move || {
-        let out = ferry_command(&env, &["queue", "resume", &id])
+        let out = env
+            .process(&["queue", "resume", &id])
             .output()
             .expect("resume");
         (out, env)

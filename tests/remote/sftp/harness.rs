@@ -22,26 +22,9 @@ use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, Sf
 
 /// A profile for `127.0.0.1:port` with no login method set.
 pub fn profile(port: u16, user: &str) -> Profile {
-    Profile {
-        id: 1,
-        name: "sftp-test".into(),
-        protocol: Protocol::Sftp,
-        host: "127.0.0.1".into(),
-        port,
-        user: user.into(),
-        remote_dir: None,
-        local_dir: None,
-        key_file: None,
-        agent: false,
-        password: None,
-        key_passphrase: None,
-        max_connections: 4,
-        host_key_policy: HostKeyPolicy::Strict,
-        timeout_secs: None,
-        cert_pin: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    let mut profile = Profile::new("sftp-test", Protocol::Sftp, "127.0.0.1", port, user);
+    profile.host_key_policy = HostKeyPolicy::Strict;
+    profile
 }
 
 pub fn password(secret: &str) -> Credentials {
