@@ -18,6 +18,7 @@ use crate::transfer::model::{
 };
 use crate::transfer::plan::{PlanCounts, PlannedItem, plan};
 use crate::transfer::pool::Pool;
+use crate::transfer::retry::RetryPolicy;
 
 /// Progress of one batch.
 #[derive(Debug, Default)]
@@ -49,14 +50,10 @@ pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> R
     let task_shared = shared.clone();
     shared.workers.spawn(async move {
         let mut error = None;
-        if let Err(err) = plan_batch(&task_shared, batch, &request).await {
+        if let Err(err) = plan_with_retries(&task_shared, batch, &request).await {
             // Nothing planned (the server could not be reached or logged in to): each source
             // is recorded as failed, so the history says what was attempted and why.
-            let planned_any = task_shared
-                .lock_queue()
-                .items()
-                .any(|i| i.record.batch == batch);
-            let recorded = !planned_any
+            let recorded = !planned_any(&task_shared, batch)
                 && add_items(&task_shared, batch, &request, unplanned(&request, &err))
                     .await
                     .is_ok();
@@ -74,6 +71,36 @@ pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> R
         finish_if_done(&task_shared, batch);
     });
     Ok(batch)
+}
+
+fn planned_any(shared: &Shared, batch: u64) -> bool {
+    shared.lock_queue().items().any(|i| i.record.batch == batch)
+}
+
+/// Plans, trying again after a transient failure (a dropped connection, a timeout) as long as
+/// nothing has been queued yet; once items are queued, a new walk would queue them twice.
+async fn plan_with_retries(
+    shared: &Arc<Shared>,
+    batch: u64,
+    request: &TransferRequest,
+) -> Result<(), RemoteError> {
+    let retry = RetryPolicy::from_config(&shared.config.transfer);
+    let mut attempt = 1;
+    loop {
+        let err = match plan_batch(shared, batch, request).await {
+            Err(err) if !planned_any(shared, batch) => err,
+            other => return other,
+        };
+        attempt += 1;
+        let Some(delay) = retry.delay_before(attempt, &err) else {
+            return Err(err);
+        };
+        tracing::info!(batch, attempt, %err, "planning will be retried");
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return Err(err),
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
 }
 
 async fn plan_batch(

@@ -63,6 +63,11 @@ pub trait Remote: Send + Sync {
     fn is_local(&self) -> bool {
         false
     }
+    /// Whether the connection is known to be gone (the server or the network closed it), so
+    /// a pool must not lend it again.
+    fn is_closed(&self) -> bool {
+        false
+    }
 
     /// The directory a login starts in, as an absolute path.
     async fn home(&self) -> Result<String>;
@@ -84,6 +89,11 @@ pub trait Remote: Send + Sync {
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
     /// The file's SHA-256 (lowercase hex) computed by the server, or None when it cannot.
     async fn sha256(&self, path: &str) -> Result<Option<String>>;
+    /// Starts hashing a file on the server while it is being written, following the bytes the
+    /// writer has confirmed; None where the server cannot (then hash after writing).
+    async fn sha256_while_writing(&self, _path: &str) -> Option<Box<dyn GrowingHash>> {
+        None
+    }
     /// Sets the modification time (Unix seconds).
     async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()>;
     /// Free bytes where the server reports them.
@@ -152,6 +162,16 @@ pub trait WriteStream: Send {
     /// the modification time on the way when the protocol can do it in the same exchange;
     /// returns whether it did (otherwise the caller uses `Remote::set_mtime`).
     async fn finish(self: Box<Self>, how: Finish) -> Result<bool>;
+}
+
+/// A server-side SHA-256 of a file that is still being written. Best effort: any failure makes
+/// `finish` answer None, and the caller hashes the finished file instead.
+#[async_trait]
+pub trait GrowingHash: Send {
+    /// The first `len` bytes of the file are written and final.
+    async fn advance(&mut self, len: u64);
+    /// The file is complete: the digest of its bytes as the server read them.
+    async fn finish(self: Box<Self>) -> Option<String>;
 }
 
 /// How to end a write.

@@ -10,8 +10,11 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use super::digest::StreamHash;
 use super::limit::RateLimiter;
-use crate::remote::{Entry, ErrorKind, Finish, ReadStream, Remote, RemoteError, Result};
+use crate::remote::{
+    Entry, ErrorKind, Finish, GrowingHash, ReadStream, Remote, RemoteError, Result,
+};
 
 /// The suffix of a file being written.
 pub const PART_SUFFIX: &str = ".ferry-part";
@@ -80,6 +83,15 @@ impl Progress {
     }
 }
 
+/// The server's SHA-256 of the copy's remote side, when taken while streaming.
+enum ServerHash {
+    None,
+    /// A download's source, hashed from the start (it is complete).
+    Source(Result<Option<String>>),
+    /// An upload's destination, hashed as its bytes were confirmed.
+    Followed(String),
+}
+
 /// What a finished copy did.
 #[derive(Debug, Clone)]
 pub struct CopyOutcome {
@@ -117,7 +129,9 @@ impl FileCopy<'_> {
             0
         };
         self.progress.start_at(offset, size);
-        let mut hasher = self.can_compare_hashes().then(Sha256::new);
+        let mut hasher = self
+            .can_compare_hashes()
+            .then(|| StreamHash::new(size > READ_BACK_LIMIT));
         if offset > 0
             && let Some(h) = hasher.as_mut()
             && !self.hash_prefix(h, &target, offset).await?
@@ -156,15 +170,21 @@ impl FileCopy<'_> {
             && (self.source.size <= READ_BACK_LIMIT || remote.capabilities().sha256)
     }
 
-    /// Streams the bytes; for a large download the server hashes its (complete) source at the
-    /// same time, so verifying costs no extra time at the end. Returns that hash when taken.
+    /// Streams the bytes while the server hashes a large file at the same time, so verifying
+    /// costs no extra pass at the end: a download's (complete) source from the start, an
+    /// upload's destination as its bytes are confirmed.
     async fn stream_and_hash(
         &self,
         target: &str,
         offset: u64,
-        hasher: &mut Option<Sha256>,
-    ) -> Result<(bool, Option<Result<Option<String>>>)> {
-        let early = hasher.is_some() && self.dst.is_local() && self.source.size > READ_BACK_LIMIT;
+        hasher: &mut Option<StreamHash>,
+    ) -> Result<(bool, ServerHash)> {
+        let large = hasher.is_some() && self.source.size > READ_BACK_LIMIT;
+        let early = large && self.dst.is_local();
+        let mut growing = match large && !early {
+            true => self.dst.sha256_while_writing(target).await,
+            false => None,
+        };
         let (src, src_path) = (self.src, self.src_path);
         let early_hash = async move {
             match early {
@@ -172,25 +192,41 @@ impl FileCopy<'_> {
                 false => None,
             }
         };
-        let streaming = self.stream(target, offset, hasher);
-        tokio::pin!(early_hash, streaming);
-        let mut taken = None;
-        let dated = loop {
-            tokio::select! {
-                result = &mut streaming => break result?,
-                hash = &mut early_hash, if taken.is_none() => taken = Some(hash),
+        let (dated, early_hash) = {
+            let streaming = self.stream(target, offset, hasher, &mut growing);
+            tokio::pin!(early_hash, streaming);
+            let mut taken = None;
+            let dated = loop {
+                tokio::select! {
+                    result = &mut streaming => break result?,
+                    hash = &mut early_hash, if taken.is_none() => taken = Some(hash),
+                }
+            };
+            match taken {
+                Some(hash) => (dated, hash),
+                None => (dated, early_hash.await),
             }
         };
-        let hash = match taken {
-            Some(hash) => hash,
-            None => early_hash.await,
+        let server_hash = match (early_hash, growing) {
+            (Some(hash), _) => ServerHash::Source(hash),
+            (None, Some(growing)) => match growing.finish().await {
+                Some(hash) => ServerHash::Followed(hash),
+                None => ServerHash::None,
+            },
+            (None, None) => ServerHash::None,
         };
-        Ok((dated, hash))
+        Ok((dated, server_hash))
     }
 
     /// Moves the bytes from `offset` to the end, hashing them on the way; returns whether the
     /// closing exchange also set the modification time.
-    async fn stream(&self, target: &str, offset: u64, hasher: &mut Option<Sha256>) -> Result<bool> {
+    async fn stream(
+        &self,
+        target: &str,
+        offset: u64,
+        hasher: &mut Option<StreamHash>,
+        growing: &mut Option<Box<dyn GrowingHash>>,
+    ) -> Result<bool> {
         let mut reader = self.src.read_from(self.src_path, offset).await?;
         let mut writer = self.dst.write_at(target, offset).await?;
         let mut written = offset;
@@ -199,13 +235,16 @@ impl FileCopy<'_> {
                 limit.acquire(chunk.len() as u64).await;
             }
             if let Some(h) = hasher.as_mut() {
-                h.update(&chunk);
+                h.update(chunk.clone()).await;
             }
             let len = chunk.len() as u64;
             tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => return Err(cancelled(self.dst, target)),
                 result = writer.write(chunk) => result?,
+            }
+            if let Some(growing) = growing.as_mut() {
+                growing.advance(offset + writer.confirmed()).await;
             }
             written += len;
             self.progress.done.store(written, Ordering::Relaxed);
@@ -223,7 +262,7 @@ impl FileCopy<'_> {
 
     /// Feeds the first `offset` bytes to the hasher from whichever side is the local disk;
     /// false when neither is (re-reading a remote prefix costs the bandwidth resuming saved).
-    async fn hash_prefix(&self, hasher: &mut Sha256, part: &str, offset: u64) -> Result<bool> {
+    async fn hash_prefix(&self, hasher: &mut StreamHash, part: &str, offset: u64) -> Result<bool> {
         let (side, path) = if self.src.is_local() {
             (self.src, self.src_path)
         } else if self.dst.is_local() {
@@ -237,9 +276,9 @@ impl FileCopy<'_> {
             let Some(chunk) = reader.next_chunk().await? else {
                 break;
             };
-            let take = (chunk.len() as u64).min(remaining) as usize;
-            hasher.update(&chunk[..take]);
-            remaining -= take as u64;
+            let take = (chunk.len() as u64).min(remaining);
+            hasher.update(chunk.slice(..take as usize)).await;
+            remaining -= take;
         }
         Ok(remaining == 0)
     }
@@ -249,8 +288,8 @@ impl FileCopy<'_> {
     async fn verify(
         &self,
         part: &str,
-        hasher: Option<Sha256>,
-        server_hash: Option<Result<Option<String>>>,
+        hasher: Option<StreamHash>,
+        server_hash: ServerHash,
     ) -> Result<Verification> {
         let size = self.source.size;
         let (remote, path) = if self.dst.is_local() {
@@ -258,23 +297,30 @@ impl FileCopy<'_> {
         } else {
             (self.dst, part)
         };
+        let ours = match hasher {
+            Some(hasher) => match hasher.finish().await {
+                Some(ours) => Some(ours),
+                None => return Err(cancelled(self.dst, part)),
+            },
+            None => None,
+        };
         // Small files are read back whole: that gives the size and the hash in one go.
-        if let Some(hasher) = hasher
-            .as_ref()
-            .filter(|_| server_hash.is_none() && size <= READ_BACK_LIMIT)
+        if let Some(ours) = ours.clone()
+            && matches!(server_hash, ServerHash::None)
+            && size <= READ_BACK_LIMIT
         {
-            let ours = hex::encode(hasher.clone().finalize());
             let (length, theirs) = read_back(remote, path).await?;
             return self.compare(part, size, length, ours, Some(theirs)).await;
         }
         let written = self.dst.stat(part).await?.size;
-        let Some(hasher) = hasher else {
+        let Some(ours) = ours else {
             return self.compare(part, size, written, String::new(), None).await;
         };
-        let ours = hex::encode(hasher.finalize());
         let theirs = match server_hash {
-            Some(hash) => hash?,
-            None => remote.sha256(path).await?,
+            ServerHash::Source(hash) => hash?,
+            // Read while being written: on a mismatch, the finished file has the last word.
+            ServerHash::Followed(hash) if hash == ours => Some(hash),
+            ServerHash::Followed(_) | ServerHash::None => remote.sha256(path).await?,
         };
         self.compare(part, size, written, ours, theirs).await
     }

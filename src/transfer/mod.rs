@@ -2,6 +2,7 @@
 //! bandwidth limits. Knows nothing of the screen.
 
 pub mod copy;
+mod digest;
 pub mod execute;
 pub mod limit;
 pub mod model;

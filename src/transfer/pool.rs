@@ -122,6 +122,8 @@ impl Pool {
 
     fn next_step(&self, wants_own: bool) -> Step {
         let mut slots = lock(&self.slots);
+        // A connection the server closed is dropped here; its users find out on their own.
+        slots.open.retain(|slot| !slot.remote.is_closed());
         let room = slots.open.len() + slots.opening < self.max_connections();
         let share = self.share;
         let pick = |slot: &Slot| slot.leases < share;

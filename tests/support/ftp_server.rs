@@ -264,6 +264,12 @@ impl FtpServer {
         self.faults.set_space_left(bytes);
     }
 
+    /// Cuts every open session now (plain and explicit-TLS listeners; the listener keeps
+    /// accepting).
+    pub fn drop_connections(&self) {
+        self.faults.cut_all.notify_waiters();
+    }
+
     /// Stops accepting connections and closes every session; returns once the listeners are gone.
     pub async fn shutdown(mut self) {
         for task in self.tasks.drain(..) {
@@ -394,5 +400,6 @@ async fn run_session(stream: TcpStream, sessions: Arc<Sessions>) {
     tokio::select! {
         _ = server.service(stream) => {}
         _ = cut.wait() => {}
+        () = sessions.faults.cut_all.notified() => {}
     }
 }

@@ -11,7 +11,8 @@ use ferry::engine::EngineClient;
 use ferry::engine::api::{Event, Request, Response};
 use ferry::profile::Protocol;
 use ferry::remote::ErrorKind;
-use ferry::transfer::model::{Direction, TransferState};
+use ferry::transfer::copy::Verification;
+use ferry::transfer::model::{Direction, Transfer, TransferState};
 use rand::Rng;
 
 use crate::support::engine::{
@@ -83,7 +84,8 @@ fn failures(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-async fn attempts_of(client: &EngineClient) -> u32 {
+/// The newest transfer's record.
+async fn newest(client: &EngineClient) -> Transfer {
     match client
         .request(Request::History {
             limit: 1,
@@ -91,7 +93,7 @@ async fn attempts_of(client: &EngineClient) -> u32 {
         })
         .await
     {
-        Response::History { transfers } => transfers[0].attempts,
+        Response::History { mut transfers } => transfers.remove(0),
         other => panic!("{other:?}"),
     }
 }
@@ -100,6 +102,7 @@ async fn drops_round_trip(
     client: &EngineClient,
     fx: &EngineFixture,
     remote_dir: &Path,
+    hashes: bool,
     kill: impl Fn() -> usize + Send + Sync + Clone + 'static,
 ) {
     let size = 128 * MIB;
@@ -131,7 +134,14 @@ async fn drops_round_trip(
         .count();
     // A cut that lands between two requests is absorbed by a reconnect without a retry.
     assert!(retries >= 10, "the cuts were retried: {retries}");
-    assert!(attempts_of(client).await as usize > retries);
+    let record = newest(client).await;
+    assert!(record.attempts as usize > retries);
+    // sshd hashed it (while written, or after) and it matched ours; vsftpd has no HASH.
+    let expected = match hashes {
+        true => Verification::Sha256(sha256_file(&file)),
+        false => Verification::SizeOnly,
+    };
+    assert_eq!(record.verification, Some(expected));
 
     let down = fx.local("real-down");
     let stop = spawn_killer(down.join("big.bin.ferry-part"), size, kill);
@@ -169,7 +179,7 @@ async fn sshd_survives_killed_sessions() {
     let sshd = Arc::new(RealSshd::start(SshdOptions::default()));
     let (fx, client) = engine(Protocol::Sftp, sshd.port(), &test_user().password);
     let killer = sshd.clone();
-    drops_round_trip(&client, &fx, sshd.scratch_dir(), move || {
+    drops_round_trip(&client, &fx, sshd.scratch_dir(), true, move || {
         killer.kill_sessions()
     })
     .await;
@@ -184,7 +194,10 @@ async fn vsftpd_survives_killed_sessions() {
     let vsftpd = Arc::new(RealVsftpd::start(VsftpdOptions::default()));
     let (fx, client) = engine(Protocol::Ftp, vsftpd.port(), &test_user().password);
     let killer = vsftpd.clone();
-    drops_round_trip(&client, &fx, vsftpd.root(), move || killer.kill_sessions()).await;
+    drops_round_trip(&client, &fx, vsftpd.root(), false, move || {
+        killer.kill_sessions()
+    })
+    .await;
     client.request(Request::Shutdown).await;
 }
 

@@ -12,7 +12,9 @@ use ferry::profile::Protocol;
 use ferry::transfer::model::{Direction, TransferState};
 use rand::Rng;
 
-use crate::support::engine::{EngineFixture, enqueue, random_file, request, sha256_file};
+use crate::support::engine::{
+    EngineFixture, enqueue, random_file, request, sha256_file, wait_batches,
+};
 use crate::support::ftp_server::{FtpServer, FtpServerConfig};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
@@ -255,5 +257,70 @@ async fn ftp_upload_and_download_survive_twenty_drops() {
         server.bytes_sent()
     })
     .await;
+    client.request(Request::Shutdown).await;
+}
+
+/// Uploads a file, lets the server cut the now idle pooled connection, then downloads it: the
+/// next batch must not inherit the dead connection (planning and the copy both reconnect).
+async fn survives_an_idle_connection_cut(
+    fx: &EngineFixture,
+    client: &EngineClient,
+    cut: impl Fn(),
+) {
+    let local = fx.local("idle-up");
+    let file = local.join("small.bin");
+    random_file(&file, 300_000, 9);
+    let mut watch = client.subscribe();
+    let up = request(
+        Direction::Upload,
+        "srv",
+        &[file.to_str().expect("utf8")],
+        "",
+        false,
+    );
+    let batch = enqueue(client, up).await;
+    let (summaries, _) = wait_batches(&mut watch, &[batch], Duration::from_secs(60)).await;
+    assert_eq!(summaries[0].done, 1, "{summaries:?}");
+
+    cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let down = fx.local("idle-down");
+    let get = request(
+        Direction::Download,
+        "srv",
+        &["small.bin"],
+        down.to_str().expect("utf8"),
+        false,
+    );
+    let batch = enqueue(client, get).await;
+    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(60)).await;
+    assert_eq!(summaries[0].done, 1, "{summaries:?} {events:?}");
+    assert_eq!(sha256_file(&down.join("small.bin")), sha256_file(&file));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sftp_replaces_a_pooled_connection_the_server_cut() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let (fx, client) = engine_for(
+        Protocol::Sftp,
+        server.port(),
+        DEFAULT_USER,
+        DEFAULT_PASSWORD,
+    );
+    survives_an_idle_connection_cut(&fx, &client, || server.drop_connections()).await;
+    assert!(server.connections() >= 2, "a new connection was made");
+    client.request(Request::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ftp_replaces_a_pooled_connection_the_server_cut() {
+    let server = FtpServer::start(FtpServerConfig::default()).await;
+    let (fx, client) = engine_for(
+        Protocol::Ftp,
+        server.port(),
+        server.user(),
+        server.password(),
+    );
+    survives_an_idle_connection_cut(&fx, &client, || server.drop_connections()).await;
     client.request(Request::Shutdown).await;
 }

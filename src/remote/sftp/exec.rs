@@ -24,7 +24,7 @@ struct Output {
 }
 
 /// Hashing commands, fastest first; each prints the hex digest at the start of its line.
-const TOOLS: [&str; 2] = ["openssl dgst -sha256 -r", "sha256sum --"];
+pub(super) const TOOLS: [&str; 2] = ["openssl dgst -sha256 -r", "sha256sum --"];
 
 /// What one hashing command gave.
 enum Attempt {
@@ -38,12 +38,7 @@ enum Attempt {
 /// The SHA-256 of `path` as the server computes it, or None when it cannot. The first command
 /// that works is remembered for the connection.
 pub(super) async fn sha256(conn: &Connection, path: &str) -> Result<Option<String>> {
-    // A relative name starting with `-` must not read as an option.
-    let argument = if path.starts_with('-') {
-        shell_quote(&format!("./{path}"))
-    } else {
-        shell_quote(path)
-    };
+    let argument = path_argument(path);
     let first = conn.hash_tool.load(Ordering::Relaxed);
     for (index, tool) in TOOLS.iter().enumerate().skip(first) {
         match hash_with(conn, tool, &argument, path).await? {
@@ -82,7 +77,23 @@ async fn hash_with(conn: &Connection, tool: &str, argument: &str, path: &str) ->
 
 /// Runs `command` and collects its output; None when the server will not run commands.
 async fn run(conn: &Connection, command: &str) -> Result<Option<Output>> {
-    let mut channel = match conn.ssh.channel_open_session().await {
+    let Some(channel) = start(conn, command).await? else {
+        return Ok(None);
+    };
+    // Nothing to send: an end of input also stops a forced command that would read it.
+    channel
+        .eof()
+        .await
+        .map_err(|err| ssh_error(&err, &conn.endpoint))?;
+    collect(conn, channel).await
+}
+
+/// Opens a channel and starts `command` in it; None when the server will not open one.
+pub(super) async fn start(
+    conn: &Connection,
+    command: &str,
+) -> Result<Option<russh::Channel<russh::client::Msg>>> {
+    let channel = match conn.ssh.channel_open_session().await {
         Ok(channel) => channel,
         Err(russh::Error::ChannelOpenFailure(_)) => return Ok(None),
         Err(err) => return Err(ssh_error(&err, &conn.endpoint)),
@@ -91,11 +102,14 @@ async fn run(conn: &Connection, command: &str) -> Result<Option<Output>> {
         .exec(true, command)
         .await
         .map_err(|err| ssh_error(&err, &conn.endpoint))?;
-    // Nothing to send: an end of input also stops a forced command that would read it.
-    channel
-        .eof()
-        .await
-        .map_err(|err| ssh_error(&err, &conn.endpoint))?;
+    Ok(Some(channel))
+}
+
+/// Reads a started command's output until it closes; None when the server refused it.
+async fn collect(
+    conn: &Connection,
+    mut channel: russh::Channel<russh::client::Msg>,
+) -> Result<Option<Output>> {
     let mut output = Output::default();
     while let Some(message) = channel.wait().await {
         match message {
@@ -117,6 +131,15 @@ async fn run(conn: &Connection, command: &str) -> Result<Option<Output>> {
     Ok(Some(output))
 }
 
+/// The digest a finished command printed, if it printed one.
+pub(super) async fn digest_of(
+    conn: &Connection,
+    channel: russh::Channel<russh::client::Msg>,
+) -> Option<String> {
+    let output = collect(conn, channel).await.ok()??;
+    parse_digest(&output.stdout)
+}
+
 fn append(buffer: &mut Vec<u8>, data: &[u8]) {
     let room = MAX_OUTPUT.saturating_sub(buffer.len());
     buffer.extend_from_slice(&data[..data.len().min(room)]);
@@ -134,8 +157,17 @@ fn parse_digest(stdout: &[u8]) -> Option<String> {
     well_formed.then(|| digest.to_ascii_lowercase())
 }
 
+/// `path` as one shell word that cannot read as an option.
+pub(super) fn path_argument(path: &str) -> String {
+    if path.starts_with('-') {
+        shell_quote(&format!("./{path}"))
+    } else {
+        shell_quote(path)
+    }
+}
+
 /// `'it'\''s'`: one word for a POSIX shell whatever the name holds.
-fn shell_quote(text: &str) -> String {
+pub(super) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 

@@ -7,7 +7,8 @@
 //! in: the plan), `agent`, `keys` and `prompts` (the methods), `attempt` (its tally and
 //! failure message), `session` (the SFTP subsystem, limits, extensions), `ops` (file
 //! operations), `attrs` (attributes to entries), `reader` / `writer` (pipelined streams,
-//! `pipeline` their shared helpers), `exec` (`sha256sum` on the server), `errors`
+//! `pipeline` their shared helpers), `exec` (hashing on the server), `growing` (hashing an
+//! upload while it is written), `errors`
 //! (classification).
 
 mod agent;
@@ -17,6 +18,7 @@ mod auth;
 mod connect;
 mod errors;
 mod exec;
+mod growing;
 mod handshake;
 mod keys;
 mod ops;
@@ -35,8 +37,8 @@ pub use auth::AuthEnv;
 use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
-    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, ReadStream, Remote, Result,
-    SessionInfo, WriteStream,
+    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, GrowingHash, ReadStream, Remote,
+    Result, SessionInfo, WriteStream,
 };
 use crate::profile::Profile;
 
@@ -146,6 +148,10 @@ impl Remote for SftpRemote {
         self.info.clone()
     }
 
+    fn is_closed(&self) -> bool {
+        self.conn.ssh.is_closed()
+    }
+
     async fn home(&self) -> Result<String> {
         ops::home(&self.conn).await
     }
@@ -184,6 +190,11 @@ impl Remote for SftpRemote {
 
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
         exec::sha256(&self.conn, path).await
+    }
+
+    async fn sha256_while_writing(&self, path: &str) -> Option<Box<dyn GrowingHash>> {
+        let follower = growing::start_for(&self.conn, path).await?;
+        Some(Box::new(follower))
     }
 
     async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()> {

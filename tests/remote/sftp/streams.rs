@@ -1,5 +1,6 @@
 //! Pipelined streams: several MiB round trips in odd chunk sizes, resuming a write at an
-//! offset, reading from an offset, and the server-side SHA-256 matching the local one.
+//! offset, reading from an offset, and the server-side SHA-256 matching the local one (after
+//! writing, and while writing).
 
 use bytes::Bytes;
 use ferry::remote::{Remote, WriteStream};
@@ -61,6 +62,36 @@ async fn round_trips_several_mib(target: &Target) {
     assert_eq!(remote.sha256(&path).await.unwrap(), Some(sha256_hex(&data)));
 }
 twins!(round_trips_several_mib => round_trip_in_process, round_trip_real);
+
+/// The server hashes a resumed upload as it is written: the prefix already there, then each
+/// confirmed stretch. sshd runs the shell pipeline; the in-process server only knows
+/// `sha256sum FILE`, so there the follower gives up and the caller hashes afterwards.
+async fn hashes_a_file_while_it_is_written(target: &Target) {
+    let remote = target.connect().await;
+    let path = target.path("growing.bin");
+    let data = random_bytes(41 * MIB + 4321);
+    let cut = 5 * MIB + 3;
+    let mut first = remote.write_at(&path, 0).await.unwrap();
+    write_varied(&mut first, &data[..cut]).await;
+    first
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
+
+    let mut growing = remote.sha256_while_writing(&path).await.unwrap();
+    let mut writer = remote.write_at(&path, cut as u64).await.unwrap();
+    for piece in data[cut..].chunks(MIB + 77) {
+        writer.write(Bytes::copy_from_slice(piece)).await.unwrap();
+        growing.advance(cut as u64 + writer.confirmed()).await;
+    }
+    writer
+        .finish(ferry::remote::Finish::default())
+        .await
+        .unwrap();
+    let expected = target.real.then(|| sha256_hex(&data));
+    assert_eq!(growing.finish().await, expected);
+}
+twins!(hashes_a_file_while_it_is_written => growing_hash_in_process, growing_hash_real);
 
 async fn resumes_a_write_at_an_offset(target: &Target) {
     let remote = target.connect().await;

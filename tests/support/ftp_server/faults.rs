@@ -45,6 +45,8 @@ pub(super) struct Faults {
     pub bytes_received: AtomicU64,
     pub bytes_sent: AtomicU64,
     pub drops: AtomicU64,
+    /// Woken to cut every open session at once.
+    pub cut_all: Notify,
 }
 
 pub(super) struct FaultSettings {
@@ -73,6 +75,7 @@ impl Faults {
             bytes_received: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
             drops: AtomicU64::new(0),
+            cut_all: Notify::new(),
         }
     }
 
