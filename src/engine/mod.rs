@@ -6,6 +6,7 @@ pub mod api;
 mod batch;
 pub mod client;
 mod control;
+mod order;
 mod prompt;
 mod queue;
 mod recorder;

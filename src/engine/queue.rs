@@ -1,7 +1,7 @@
 //! The engine's in-memory queue: every unfinished transfer with its live counters, in queue
 //! order. Views and snapshots for watchers are built here; no I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -9,6 +9,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{QueueSnapshot, TransferView};
+use super::order::{Pick, QueueOrder};
 use crate::transfer::copy::Progress;
 use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState};
 
@@ -54,6 +55,10 @@ impl Item {
             announced_restarts: 0,
             rate: RateMeter::default(),
         }
+    }
+
+    fn is_running(&self) -> bool {
+        self.record.state == TransferState::Running
     }
 
     /// Copies the live counters into the record.
@@ -143,6 +148,9 @@ pub struct Queue {
     /// Unfinished transfers by the copy they do: a re-issued request finds its old transfer
     /// without scanning the queue.
     by_copy: HashMap<CopyKey, u64>,
+    order: QueueOrder,
+    /// Transfers marked running (some may have stopped since; checked on use).
+    running_ids: BTreeSet<u64>,
     next_position: u64,
 }
 
@@ -151,6 +159,11 @@ impl Queue {
     pub fn insert(&mut self, record: Transfer) {
         self.next_position = self.next_position.max(record.position + 1);
         self.by_copy.insert(copy_key(&record), record.id);
+        if let Some(old) = self.items.remove(&record.id) {
+            let old = &old.record;
+            self.order.remove(&old.profile, old.position, old.id);
+        }
+        self.order.add(&record.profile, record.position, record.id);
         self.items.insert(record.id, Item::new(record));
     }
 
@@ -179,6 +192,9 @@ impl Queue {
 
     pub fn remove(&mut self, id: u64) -> Option<Item> {
         let item = self.items.remove(&id)?;
+        self.order
+            .remove(&item.record.profile, item.record.position, id);
+        self.running_ids.remove(&id);
         let key = copy_key(&item.record);
         if self.by_copy.get(&key) == Some(&id) {
             self.by_copy.remove(&key);
@@ -199,15 +215,40 @@ impl Queue {
         self.by_copy.get(&copy_key(record)).copied()
     }
 
-    pub fn running(&self) -> usize {
-        self.count(TransferState::Running)
+    /// Notes that `id` now runs (forgetting those that stopped since the last time).
+    pub fn mark_running(&mut self, id: u64) {
+        let items = &self.items;
+        self.running_ids
+            .retain(|id| items.get(id).is_some_and(Item::is_running));
+        self.running_ids.insert(id);
     }
 
-    pub fn running_for(&self, profile: &str) -> usize {
-        self.items
-            .values()
-            .filter(|i| i.record.state == TransferState::Running && i.record.profile == profile)
-            .count()
+    fn running_items(&self) -> impl Iterator<Item = &Item> {
+        self.running_ids
+            .iter()
+            .filter_map(|id| self.items.get(id))
+            .filter(|item| item.is_running())
+    }
+
+    pub fn running(&self) -> usize {
+        self.running_items().count()
+    }
+
+    /// What the scheduler starts next: up to `room` queued transfers in queue order, at most
+    /// `capacity[profile]` running per profile.
+    pub fn pick(&self, room: usize, capacity: &HashMap<String, usize>) -> Pick {
+        let mut free = capacity.clone();
+        for item in self.running_items() {
+            if let Some(left) = free.get_mut(&item.record.profile) {
+                *left = left.saturating_sub(1);
+            }
+        }
+        let is_queued = |id| {
+            self.items
+                .get(&id)
+                .is_some_and(|i| i.record.state == TransferState::Queued)
+        };
+        self.order.pick(room, is_queued, &mut free)
     }
 
     fn count(&self, state: TransferState) -> usize {
@@ -237,14 +278,21 @@ impl Queue {
         } else {
             order.get(index + 1)?
         };
+        let other = *other;
         let a = self.items.get(&id)?.record.position;
-        let b = self.items.get(other)?.record.position;
+        let b = self.items.get(&other)?.record.position;
+        let profile_of = |queue: &Queue, id: u64| queue.items[&id].record.profile.clone();
+        let (pa, pb) = (profile_of(self, id), profile_of(self, other));
+        self.order.remove(&pa, a, id);
+        self.order.remove(&pb, b, other);
         let (a, b) = if a == b { (a, b + 1) } else { (a, b) };
         self.items.get_mut(&id)?.record.position = b;
-        self.items.get_mut(other)?.record.position = a;
+        self.items.get_mut(&other)?.record.position = a;
+        self.order.add(&pa, b, id);
+        self.order.add(&pb, a, other);
         Some((
             self.items.get(&id)?.record.clone(),
-            self.items.get(other)?.record.clone(),
+            self.items.get(&other)?.record.clone(),
         ))
     }
 

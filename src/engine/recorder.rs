@@ -1,8 +1,8 @@
 //! Writing transfer records to the store in batches: every change goes through one task that
-//! gathers what arrived meanwhile (the latest version of each record wins) and commits it in one
-//! transaction, reaching the disk at most every half second (and at every flush). A thousand
-//! small files cost a handful of disk syncs; a crash loses at most the last half second of
-//! state changes, never data.
+//! gathers changes for up to a tenth of a second (the latest version of each record wins) and
+//! commits them in one transaction, reaching the disk at most every half second (and at every
+//! flush). A thousand small files cost a handful of commits; a crash loses at most the last
+//! moment of state changes, never data.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +15,10 @@ use crate::transfer::model::Transfer;
 
 /// Longest time a recorded change may wait to reach the disk.
 const DURABLE_EVERY: Duration = Duration::from_millis(500);
+/// How long changes gather before they are committed together (readers flush first).
+const GATHER_FOR: Duration = Duration::from_millis(100);
+/// Records committed at most in one transaction.
+const GATHER_AT_MOST: usize = 4096;
 
 enum Message {
     Put(Box<Transfer>),
@@ -76,19 +80,8 @@ async fn run(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Message>) {
             }
             return;
         };
-        let mut pending: BTreeMap<u64, Transfer> = BTreeMap::new();
-        let mut waiting = Vec::new();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Put(record) => {
-                    pending.insert(record.id, *record);
-                }
-                Message::Flush(done) => waiting.push(done),
-            }
-            next = rx.try_recv().ok();
-        }
-        let durable = !waiting.is_empty() || last_durable.elapsed() >= DURABLE_EVERY;
+        let (pending, waiting, closed) = gather(first, &mut rx).await;
+        let durable = closed || !waiting.is_empty() || last_durable.elapsed() >= DURABLE_EVERY;
         if !pending.is_empty() || (durable && dirty) {
             commit(&store, pending.into_values().collect(), durable).await;
             dirty = !durable;
@@ -99,6 +92,38 @@ async fn run(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Message>) {
         for done in waiting {
             let _ = done.send(());
         }
+        if closed {
+            return;
+        }
+    }
+}
+
+/// Collects changes for a moment after `first` (one commit per transition would cost more
+/// than the transfers of small files themselves), up to a flush or a full batch. Returns the
+/// latest version of each record, the flushes to answer, and whether the channel closed.
+async fn gather(
+    first: Message,
+    rx: &mut mpsc::UnboundedReceiver<Message>,
+) -> (BTreeMap<u64, Transfer>, Vec<oneshot::Sender<()>>, bool) {
+    let until = tokio::time::Instant::now() + GATHER_FOR;
+    let mut pending = BTreeMap::new();
+    let mut waiting = Vec::new();
+    let mut next = first;
+    loop {
+        match next {
+            Message::Put(record) => {
+                pending.insert(record.id, *record);
+            }
+            Message::Flush(done) => waiting.push(done),
+        }
+        if !waiting.is_empty() || pending.len() >= GATHER_AT_MOST {
+            return (pending, waiting, false);
+        }
+        next = match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Some(message)) => message,
+            Ok(None) => return (pending, waiting, true),
+            Err(_) => return (pending, waiting, false),
+        };
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::api::Event;
+use super::order::Pick;
 use super::worker;
 use crate::transfer::model::TransferState;
 
@@ -35,42 +36,27 @@ async fn start_what_fits(shared: &Arc<Shared>) {
         return;
     }
     let max = shared.config.transfer.max_concurrent as usize;
-    let (order, mut running) = {
-        let queue = shared.lock_queue();
-        (queue.queued_in_order(), queue.running())
-    };
-    let mut caps: HashMap<String, usize> = HashMap::new();
-    let mut busy: HashMap<String, usize> = HashMap::new();
-    for id in order {
-        if running >= max {
-            return;
-        }
-        let Some(profile) = shared
-            .lock_queue()
-            .get(id)
-            .map(|i| i.record.profile.clone())
-        else {
-            continue;
+    let mut capacity: HashMap<String, usize> = HashMap::new();
+    loop {
+        let pick = {
+            let queue = shared.lock_queue();
+            queue.pick(max.saturating_sub(queue.running()), &capacity)
         };
-        let cap = match caps.get(&profile) {
-            Some(cap) => *cap,
-            None => {
+        match pick {
+            Pick::Start(ids) => {
+                for id in ids {
+                    worker::spawn(shared, id);
+                }
+                return;
+            }
+            Pick::NeedCapacity(profile) => {
                 let cap = match shared.pool(&profile).await {
                     Ok(pool) => pool.capacity(),
                     // The worker reports the error (a missing profile, a locked vault).
                     Err(_) => 1,
                 };
-                caps.insert(profile.clone(), cap);
-                cap
+                capacity.insert(profile, cap);
             }
-        };
-        let in_use = busy
-            .entry(profile.clone())
-            .or_insert_with(|| shared.lock_queue().running_for(&profile));
-        if *in_use < cap {
-            worker::spawn(shared, id);
-            *in_use += 1;
-            running += 1;
         }
     }
 }

@@ -24,7 +24,11 @@ pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
     let cancel = CancellationToken::new();
     let record = {
         let mut queue = shared.lock_queue();
-        let Some(item) = queue.get_mut(id) else {
+        // Paused or cancelled since the scheduler picked it: leave it.
+        let Some(item) = queue
+            .get_mut(id)
+            .filter(|item| item.record.state == TransferState::Queued)
+        else {
             return;
         };
         item.record.state = TransferState::Running;
@@ -32,7 +36,9 @@ pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
         item.record.error = None;
         item.cancel = Some(cancel.clone());
         item.stop = None;
-        item.record.clone()
+        let record = item.record.clone();
+        queue.mark_running(id);
+        record
     };
     let shared = shared.clone();
     let tracker = shared.workers.clone();

@@ -87,6 +87,25 @@ pub trait Remote: Send + Sync {
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>>;
     /// Writes a file from `offset`: 0 creates or truncates, more continues an existing file.
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
+    /// Writes a whole small file (created or truncated), dated and closed, in as few round
+    /// trips as the protocol allows; with `read_back`, also reads back what the server then
+    /// holds. The default takes the stream path.
+    async fn write_whole(
+        &self,
+        path: &str,
+        data: Bytes,
+        how: Finish,
+        read_back: bool,
+    ) -> Result<WholeWrite> {
+        let mut writer = self.write_at(path, 0).await?;
+        writer.write(data).await?;
+        let dated = writer.finish(how).await?;
+        let read_back = match read_back {
+            true => Some(read_back_digest(self, path).await?),
+            false => None,
+        };
+        Ok(WholeWrite { dated, read_back })
+    }
     /// The file's SHA-256 (lowercase hex) computed by the server, or None when it cannot.
     async fn sha256(&self, path: &str) -> Result<Option<String>>;
     /// Starts hashing a file on the server while it is being written, following the bytes the
@@ -172,6 +191,28 @@ pub trait GrowingHash: Send {
     async fn advance(&mut self, len: u64);
     /// The file is complete: the digest of its bytes as the server read them.
     async fn finish(self: Box<Self>) -> Option<String>;
+}
+
+/// What [`Remote::write_whole`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeWrite {
+    /// The modification time was set in the same exchange.
+    pub dated: bool,
+    /// The length and SHA-256 (lowercase hex) of the file as the server served it afterwards.
+    pub read_back: Option<(u64, String)>,
+}
+
+/// The length and SHA-256 of a file's bytes as `remote` serves them.
+pub async fn read_back_digest<R: Remote + ?Sized>(remote: &R, path: &str) -> Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    let mut reader = remote.read_from(path, 0).await?;
+    let mut hasher = Sha256::new();
+    let mut length = 0;
+    while let Some(chunk) = reader.next_chunk().await? {
+        length += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    Ok((length, hex::encode(hasher.finalize())))
 }
 
 /// How to end a write.

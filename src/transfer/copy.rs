@@ -14,6 +14,7 @@ use super::digest::StreamHash;
 use super::limit::RateLimiter;
 use crate::remote::{
     Entry, ErrorKind, Finish, GrowingHash, ReadStream, Remote, RemoteError, Result,
+    read_back_digest,
 };
 
 /// The suffix of a file being written.
@@ -23,6 +24,11 @@ pub const PART_SUFFIX: &str = ".ferry-part";
 /// them here: one more round trip beats starting a hashing process on the server per file,
 /// and it works on servers that cannot hash at all.
 pub const READ_BACK_LIMIT: u64 = 4 << 20;
+
+/// Up to this size, an upload holds the whole file and hands it to the server in one go
+/// ([`Remote::write_whole`]): a handful of round trips instead of a stream's open, writes,
+/// close and a separate read-back.
+pub const WHOLE_LIMIT: u64 = 1 << 20;
 
 /// How one copy behaves.
 #[derive(Clone, Default)]
@@ -123,12 +129,18 @@ impl FileCopy<'_> {
         } else {
             self.dst_path.to_string()
         };
-        let offset = if self.options.resume {
+        // A small upload starts over rather than resume: that costs less than asking.
+        let whole = size <= WHOLE_LIMIT && !self.dst.is_local();
+        let offset = if self.options.resume && !whole {
             resume_offset(self.dst, &target, size).await?
         } else {
             0
         };
         self.progress.start_at(offset, size);
+        if whole {
+            let (dated, verification) = self.copy_whole(&target).await?;
+            return self.conclude(&target, dated, offset, verification).await;
+        }
         let mut hasher = self
             .can_compare_hashes()
             .then(|| StreamHash::new(size > READ_BACK_LIMIT));
@@ -140,22 +152,82 @@ impl FileCopy<'_> {
         }
         let (dated, server_hash) = self.stream_and_hash(&target, offset, &mut hasher).await?;
         let verification = self.verify(&target, hasher, server_hash).await?;
+        self.conclude(&target, dated, offset, verification).await
+    }
+
+    /// Dates the copy where the write did not, and renames it into place.
+    async fn conclude(
+        &self,
+        target: &str,
+        dated: bool,
+        offset: u64,
+        verification: Verification,
+    ) -> Result<CopyOutcome> {
+        let size = self.source.size;
         if self.options.preserve_mtime
             && !dated
             && let Some(mtime) = self.source.mtime
             && self.dst.capabilities().set_mtime
-            && let Err(err) = self.dst.set_mtime(&target, mtime).await
+            && let Err(err) = self.dst.set_mtime(target, mtime).await
         {
             tracing::debug!(%err, "could not set the modification time");
         }
         if self.options.atomic {
-            self.dst.rename(&target, self.dst_path).await?;
+            self.dst.rename(target, self.dst_path).await?;
         }
         Ok(CopyOutcome {
             size,
             resumed_from: offset,
             verification,
         })
+    }
+
+    /// A small upload: the source read whole, written, dated, closed and read back in one
+    /// exchange where the server allows, then compared.
+    async fn copy_whole(&self, target: &str) -> Result<(bool, Verification)> {
+        let mut reader = self.src.read_from(self.src_path, 0).await?;
+        let mut data = bytes::BytesMut::new();
+        while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
+            data.extend_from_slice(&chunk);
+            // A source that grew past the limit cannot be held whole; the size check fails it.
+            if data.len() as u64 > WHOLE_LIMIT {
+                break;
+            }
+        }
+        drop(reader);
+        let data = data.freeze();
+        let len = data.len() as u64;
+        for limit in &self.options.limits {
+            limit.acquire(len).await;
+        }
+        let ours = self
+            .options
+            .verify_hash
+            .then(|| hex::encode(Sha256::digest(&data)));
+        let how = Finish {
+            sync: false,
+            mtime: self.source.mtime.filter(|_| self.options.preserve_mtime),
+        };
+        let written = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Err(cancelled(self.dst, target)),
+            written = self.dst.write_whole(target, data, how, ours.is_some()) => written?,
+        };
+        self.progress.done.store(len, Ordering::Relaxed);
+        self.progress.sent.fetch_add(len, Ordering::Relaxed);
+        let size = self.source.size;
+        let verification = match (ours, written.read_back) {
+            (Some(ours), Some((length, theirs))) => {
+                self.compare(target, size, length, ours, Some(theirs))
+                    .await?
+            }
+            _ => {
+                let length = self.dst.stat(target).await?.size;
+                self.compare(target, size, length, String::new(), None)
+                    .await?
+            }
+        };
+        Ok((written.dated, verification))
     }
 
     /// Whether hashing the stream can pay off: small files are read back; larger ones need a
@@ -309,7 +381,7 @@ impl FileCopy<'_> {
             && matches!(server_hash, ServerHash::None)
             && size <= READ_BACK_LIMIT
         {
-            let (length, theirs) = read_back(remote, path).await?;
+            let (length, theirs) = read_back_digest(remote, path).await?;
             return self.compare(part, size, length, ours, Some(theirs)).await;
         }
         let written = self.dst.stat(part).await?.size;
@@ -363,18 +435,6 @@ impl FileCopy<'_> {
         )
         .at(part)
     }
-}
-
-/// The length and SHA-256 of a file's bytes as `remote` serves them.
-async fn read_back(remote: &dyn Remote, path: &str) -> Result<(u64, String)> {
-    let mut reader = remote.read_from(path, 0).await?;
-    let mut hasher = Sha256::new();
-    let mut length = 0;
-    while let Some(chunk) = reader.next_chunk().await? {
-        length += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    Ok((length, hex::encode(hasher.finalize())))
 }
 
 async fn next_chunk(

@@ -8,7 +8,7 @@
 //! failure message), `session` (the SFTP subsystem, limits, extensions), `ops` (file
 //! operations), `attrs` (attributes to entries), `reader` / `writer` (pipelined streams,
 //! `pipeline` their shared helpers), `exec` (hashing on the server), `growing` (hashing an
-//! upload while it is written), `errors`
+//! upload while it is written), `whole` (a small file in two round trips), `errors`
 //! (classification).
 
 mod agent;
@@ -26,19 +26,21 @@ mod pipeline;
 mod prompts;
 mod reader;
 mod session;
+mod whole;
 mod writer;
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 pub use auth::AuthEnv;
 
 use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
-    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, GrowingHash, ReadStream, Remote,
-    Result, SessionInfo, WriteStream,
+    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, ReadStream,
+    Remote, Result, SessionInfo, WholeWrite, WriteStream, read_back_digest,
 };
 use crate::profile::Profile;
 
@@ -190,6 +192,20 @@ impl Remote for SftpRemote {
 
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
         exec::sha256(&self.conn, path).await
+    }
+
+    async fn write_whole(
+        &self,
+        path: &str,
+        data: Bytes,
+        how: Finish,
+        read_back: bool,
+    ) -> Result<WholeWrite> {
+        let mut written = whole::write_whole(&self.conn, path, data, how, read_back).await?;
+        if read_back && written.read_back.is_none() {
+            written.read_back = Some(read_back_digest(self, path).await?);
+        }
+        Ok(written)
     }
 
     async fn sha256_while_writing(&self, path: &str) -> Option<Box<dyn GrowingHash>> {

@@ -173,7 +173,7 @@ impl WriteStream for SftpWriter {
 
 /// Access and modification time both `mtime`: the file was just written, so no earlier access
 /// time is worth keeping, and asking for it would cost a round trip.
-fn times(mtime: i64) -> russh_sftp::protocol::FileAttributes {
+pub(super) fn times(mtime: i64) -> russh_sftp::protocol::FileAttributes {
     let seconds = u32::try_from(mtime.max(0)).unwrap_or(u32::MAX);
     russh_sftp::protocol::FileAttributes {
         atime: Some(seconds),

@@ -154,3 +154,56 @@ async fn a_file_name_with_quotes_is_hashed() {
         Some(sha256_hex(b"quoted"))
     );
 }
+
+/// Small files in one exchange: the read-back reports exactly what landed (empty, one byte,
+/// one request exactly, one past it, several requests), the time is set on the way, and an
+/// existing longer file is cut to the new length.
+async fn writes_small_files_whole(target: &Target) {
+    let remote = target.connect().await;
+    let how = ferry::remote::Finish {
+        sync: false,
+        mtime: Some(1_600_000_000),
+    };
+    for (i, size) in [0, 1, 4096, 261_120, 261_121, 700_000]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("whole-{i}.bin");
+        let data = random_bytes(size);
+        let written = remote
+            .write_whole(&target.path(&name), Bytes::from(data.clone()), how, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            written.read_back,
+            Some((size as u64, sha256_hex(&data))),
+            "{size}"
+        );
+        assert!(written.dated);
+        let disk = target.disk(&name);
+        assert_eq!(std::fs::read(&disk).unwrap(), data);
+        let mtime = std::fs::metadata(&disk).unwrap().modified().unwrap();
+        assert_eq!(
+            mtime
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            1_600_000_000
+        );
+    }
+    let shorter = remote
+        .write_whole(
+            &target.path("whole-5.bin"),
+            Bytes::from_static(b"ten bytes!"),
+            how,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(shorter.read_back, None);
+    assert_eq!(
+        std::fs::read(target.disk("whole-5.bin")).unwrap(),
+        b"ten bytes!"
+    );
+}
+twins!(writes_small_files_whole => whole_in_process, whole_real);

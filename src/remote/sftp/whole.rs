@@ -1,0 +1,138 @@
+//! A small file written in two round trips and renamed in a third: the open, then every write,
+//! the reads that check them, the times and the close leave together, since OpenSSH's
+//! sftp-server answers one handle's requests in order. The streaming path needs about nine.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use russh_sftp::client::error::Error as SftpError;
+use russh_sftp::protocol::{FileAttributes, OpenFlags};
+use sha2::{Digest, Sha256};
+
+use super::errors::is_eof;
+use super::pipeline::{InFlight, send_now};
+use super::session::Connection;
+use super::writer::times;
+use crate::remote::{Finish, Result, WholeWrite};
+
+type Reply<T> = InFlight<std::result::Result<T, SftpError>>;
+
+/// Writes `data` as the whole of `path`. With `read_back`, the answer holds what the server
+/// read back, or None when a read came back short and the caller must read again.
+pub(super) async fn write_whole(
+    conn: &Arc<Connection>,
+    path: &str,
+    data: Bytes,
+    how: Finish,
+    read_back: bool,
+) -> Result<WholeWrite> {
+    let mut flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
+    if read_back {
+        flags |= OpenFlags::READ;
+    }
+    let handle = conn
+        .sftp
+        .open(path, flags, FileAttributes::default())
+        .await
+        .map_err(|err| conn.error(&err, path))?
+        .handle;
+    let writes: Vec<Reply<()>> = pieces(data.len() as u64, conn.features.write_len as u64)
+        .map(|(offset, len)| {
+            let piece = data
+                .slice(offset as usize..(offset + len) as usize)
+                .to_vec();
+            let (sftp, handle) = (conn.sftp.clone(), handle.clone());
+            send_now(async move { sftp.write(handle, offset, piece).await.map(drop) })
+        })
+        .collect();
+    // One byte past the end too: a longer file would show there.
+    let reads: Vec<(u64, Reply<Vec<u8>>)> = match read_back {
+        true => pieces(data.len() as u64 + 1, u64::from(conn.features.read_len))
+            .map(|(offset, len)| {
+                let (sftp, handle) = (conn.sftp.clone(), handle.clone());
+                let read = send_now(async move {
+                    match sftp.read(handle, offset, len as u32).await {
+                        Ok(data) => Ok(data.data),
+                        Err(err) if is_eof(&err) => Ok(Vec::new()),
+                        Err(err) => Err(err),
+                    }
+                });
+                (len, read)
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    let sync = (how.sync && conn.features.fsync).then(|| {
+        let (sftp, handle) = (conn.sftp.clone(), handle.clone());
+        send_now(async move { sftp.fsync(handle).await.map(drop) })
+    });
+    let dated = how.mtime.map(|mtime| {
+        let (sftp, handle) = (conn.sftp.clone(), handle.clone());
+        send_now(async move { sftp.fsetstat(handle, times(mtime)).await.map(drop) })
+    });
+    let sftp = conn.sftp.clone();
+    let closed = send_now(async move { sftp.close(handle).await.map(drop) });
+
+    let mut failure = None;
+    for write in writes {
+        if let Err(err) = write.await {
+            failure.get_or_insert(err);
+        }
+    }
+    let read_back = match failure {
+        None if read_back => settle_reads(reads).await,
+        _ => None,
+    };
+    if let Some(sync) = sync
+        && let Err(err) = sync.await
+    {
+        failure.get_or_insert(err);
+    }
+    let dated = match dated {
+        Some(dated) => dated.await.is_ok(),
+        None => false,
+    };
+    if let Err(err) = closed.await {
+        failure.get_or_insert(err);
+    }
+    if let Some(err) = failure {
+        return Err(conn.write_error(&err, path).await);
+    }
+    Ok(WholeWrite { dated, read_back })
+}
+
+/// The length and SHA-256 of what the reads returned; None when one came back short before
+/// the end (the server may do that), so the bytes after it are unaccounted for.
+async fn settle_reads(reads: Vec<(u64, Reply<Vec<u8>>)>) -> Option<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut length = 0u64;
+    let mut ended = false;
+    for (asked, read) in reads {
+        let data = read.await.ok()?;
+        if ended && !data.is_empty() {
+            return None;
+        }
+        ended = (data.len() as u64) < asked;
+        length += data.len() as u64;
+        hasher.update(&data);
+    }
+    Some((length, hex::encode(hasher.finalize())))
+}
+
+/// `(offset, length)` pieces of at most `size` covering `0..total`.
+fn pieces(total: u64, size: u64) -> impl Iterator<Item = (u64, u64)> {
+    let size = size.max(1);
+    (0..total.div_ceil(size)).map(move |i| (i * size, size.min(total - i * size)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    #[test]
+    fn pieces_cover_the_range_without_gaps() {
+        assert_eq!(pieces(0, 10).count(), 0);
+        assert_eq!(pieces(10, 4).collect::<Vec<_>>(), [(0, 4), (4, 4), (8, 2)]);
+        assert_eq!(pieces(8, 4).collect::<Vec<_>>(), [(0, 4), (4, 4)]);
+    }
+}
