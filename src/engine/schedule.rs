@@ -31,25 +31,33 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-async fn start_what_fits(shared: &Arc<Shared>) {
+/// Starts queued transfers while there is room. Picking and claiming happen under one lock,
+/// so workers finishing at once cannot start more than the limit.
+pub(crate) async fn start_what_fits(shared: &Arc<Shared>) {
     if !shared.run_queue || shared.shutdown.is_cancelled() {
         return;
     }
     let max = shared.config.transfer.max_concurrent as usize;
     let mut capacity: HashMap<String, usize> = HashMap::new();
     loop {
-        let pick = {
-            let queue = shared.lock_queue();
-            queue.pick(max.saturating_sub(queue.running()), &capacity)
+        let claims = {
+            let mut queue = shared.lock_queue();
+            match queue.pick(max.saturating_sub(queue.running()), &capacity) {
+                Pick::Start(ids) => Ok(ids
+                    .into_iter()
+                    .filter_map(|id| worker::claim(&mut queue, id))
+                    .collect::<Vec<_>>()),
+                Pick::NeedCapacity(profile) => Err(profile),
+            }
         };
-        match pick {
-            Pick::Start(ids) => {
-                for id in ids {
-                    worker::spawn(shared, id);
+        match claims {
+            Ok(claims) => {
+                for claim in claims {
+                    worker::launch(shared, claim);
                 }
                 return;
             }
-            Pick::NeedCapacity(profile) => {
+            Err(profile) => {
                 let cap = match shared.pool(&profile).await {
                     Ok(pool) => pool.capacity(),
                     // The worker reports the error (a missing profile, a locked vault).

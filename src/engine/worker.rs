@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::api::Event;
 use super::batch::{count_final, finish_if_done};
-use super::queue::StopReason;
+use super::queue::{Queue, StopReason};
+use super::schedule::start_what_fits;
 use crate::remote::{ErrorKind, RemoteError};
 use crate::store::LogLevel;
 use crate::transfer::copy::{CopyOptions, PART_SUFFIX};
@@ -19,34 +20,40 @@ use crate::transfer::limit::RateLimiter;
 use crate::transfer::model::{ItemKind, Transfer, TransferState, now_us};
 use crate::transfer::retry::RetryPolicy;
 
-/// Marks `id` running and starts its worker.
-pub(crate) fn spawn(shared: &Arc<Shared>, id: u64) {
+/// A transfer claimed for running: its record as it starts, and the token that stops it.
+pub(crate) struct Claim {
+    record: Transfer,
+    cancel: CancellationToken,
+}
+
+/// Marks a queued `id` running; None when it is no longer queued.
+pub(crate) fn claim(queue: &mut Queue, id: u64) -> Option<Claim> {
     let cancel = CancellationToken::new();
-    let record = {
-        let mut queue = shared.lock_queue();
-        // Paused or cancelled since the scheduler picked it: leave it.
-        let Some(item) = queue
-            .get_mut(id)
-            .filter(|item| item.record.state == TransferState::Queued)
-        else {
-            return;
-        };
-        item.record.state = TransferState::Running;
-        item.record.started_us.get_or_insert_with(now_us);
-        item.record.error = None;
-        item.cancel = Some(cancel.clone());
-        item.stop = None;
-        let record = item.record.clone();
-        queue.mark_running(id);
-        record
-    };
+    let item = queue
+        .get_mut(id)
+        .filter(|item| item.record.state == TransferState::Queued)?;
+    item.record.state = TransferState::Running;
+    item.record.started_us.get_or_insert_with(now_us);
+    item.record.error = None;
+    item.cancel = Some(cancel.clone());
+    item.stop = None;
+    let record = item.record.clone();
+    queue.mark_running(id);
+    Some(Claim { record, cancel })
+}
+
+/// Starts the worker of a claimed transfer. When it ends, the worker starts what fits in the
+/// room it leaves, without a round through the scheduler task.
+pub(crate) fn launch(shared: &Arc<Shared>, claim: Claim) {
     let shared = shared.clone();
     let tracker = shared.workers.clone();
     tracker.spawn(async move {
+        let Claim { record, cancel } = claim;
+        let id = record.id;
         persist(&shared, &record);
         shared.emit(Event::Started { id });
         run(&shared, record, cancel).await;
-        shared.wake.notify_one();
+        start_what_fits(&shared).await;
     });
 }
 

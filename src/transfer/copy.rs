@@ -118,6 +118,8 @@ pub struct FileCopy<'a> {
     pub options: &'a CopyOptions,
     pub progress: &'a Progress,
     pub cancel: &'a CancellationToken,
+    /// The source's bytes, when the caller already read them (a small local file).
+    pub preloaded: Option<Bytes>,
 }
 
 impl FileCopy<'_> {
@@ -185,17 +187,10 @@ impl FileCopy<'_> {
     /// A small upload: the source read whole, written, dated, closed and read back in one
     /// exchange where the server allows, then compared.
     async fn copy_whole(&self, target: &str) -> Result<(bool, Verification)> {
-        let mut reader = self.src.read_from(self.src_path, 0).await?;
-        let mut data = bytes::BytesMut::new();
-        while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
-            data.extend_from_slice(&chunk);
-            // A source that grew past the limit cannot be held whole; the size check fails it.
-            if data.len() as u64 > WHOLE_LIMIT {
-                break;
-            }
-        }
-        drop(reader);
-        let data = data.freeze();
+        let data = match &self.preloaded {
+            Some(data) => data.clone(),
+            None => self.read_whole().await?,
+        };
         let len = data.len() as u64;
         for limit in &self.options.limits {
             limit.acquire(len).await;
@@ -228,6 +223,20 @@ impl FileCopy<'_> {
             }
         };
         Ok((written.dated, verification))
+    }
+
+    /// The source, up to just past `WHOLE_LIMIT` (a source that grew beyond cannot be held
+    /// whole; the size check then fails the copy and a retry streams it).
+    async fn read_whole(&self) -> Result<Bytes> {
+        let mut reader = self.src.read_from(self.src_path, 0).await?;
+        let mut data = bytes::BytesMut::new();
+        while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
+            data.extend_from_slice(&chunk);
+            if data.len() as u64 > WHOLE_LIMIT {
+                break;
+            }
+        }
+        Ok(data.freeze())
     }
 
     /// Whether hashing the stream can pay off: small files are read back; larger ones need a

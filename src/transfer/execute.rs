@@ -4,7 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::copy::{CopyOptions, FileCopy, PART_SUFFIX, Progress, Verification};
+use super::copy::{CopyOptions, FileCopy, PART_SUFFIX, Progress, Verification, WHOLE_LIMIT};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
 use super::pool::Lease;
 use crate::remote::local::LocalRemote;
@@ -52,7 +52,13 @@ pub async fn execute(
         ensure_dir(dst, &parent, item.direction, lease).await?;
     }
     let source_path = item.source().to_string();
-    let source = src.stat(&source_path).await?;
+    // A small local file is read along with its stat: the upload sends it whole anyway.
+    let (source, preloaded) = match item.direction {
+        Direction::Upload if item.source_size <= WHOLE_LIMIT => {
+            local.read_small(&source_path, WHOLE_LIMIT).await?
+        }
+        _ => (src.stat(&source_path).await?, None),
+    };
     let unchanged = item.source_size == source.size && item.source_mtime == source.mtime;
     item.source_size = source.size;
     item.source_mtime = source.mtime;
@@ -101,6 +107,7 @@ pub async fn execute(
         options: &copy,
         progress,
         cancel,
+        preloaded,
     }
     .run()
     .await?;
