@@ -1,28 +1,25 @@
 //! The local disk behind the `Remote` trait, so transfers treat both ends alike. Reads and writes
-//! run on blocking threads in large blocks; a write stream pipelines through a bounded channel.
+//! run on blocking threads in large blocks (`streams`: read ahead, written behind, through
+//! bounded queues).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
 use super::{
-    Capabilities, Endpoint, Entry, EntryKind, Finish, ReadStream, Remote, RemoteError, Result,
-    SessionInfo, WriteStream,
+    Capabilities, Endpoint, Entry, EntryKind, ReadStream, Remote, RemoteError, Result, SessionInfo,
+    WriteStream,
 };
 
-/// Size of each block read from a local file.
-const READ_BLOCK: usize = 256 * 1024;
-/// Blocks queued between a local write stream and its writer thread.
-const WRITE_QUEUE: usize = 8;
+mod streams;
+
+use streams::{LocalReader, LocalWriter, READ_BLOCK};
 
 /// This machine's file system.
 pub struct LocalRemote {
@@ -208,12 +205,12 @@ impl Remote for LocalRemote {
                 Ok((file, size))
             })
             .await?;
-        Ok(Box::new(LocalReader {
-            file: Some(file),
-            left: size.saturating_sub(offset),
-            path: path.to_string(),
-            endpoint: self.endpoint.clone(),
-        }))
+        Ok(Box::new(LocalReader::new(
+            file,
+            size.saturating_sub(offset),
+            path,
+            &self.endpoint,
+        )))
     }
 
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
@@ -287,133 +284,6 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
     Ok(stat.f_bavail * stat.f_frsize)
 }
 
-struct LocalReader {
-    file: Option<File>,
-    /// Bytes the file had left when opened: sizes the buffers, so a small file costs a small
-    /// buffer. A file that grows meanwhile is still read to its end.
-    left: u64,
-    path: String,
-    endpoint: Endpoint,
-}
-
-#[async_trait]
-impl ReadStream for LocalReader {
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
-        let Some(mut file) = self.file.take() else {
-            return Ok(None);
-        };
-        let want = (self.left.clamp(1, READ_BLOCK as u64)) as usize;
-        let read = tokio::task::spawn_blocking(move || {
-            // Reading into spare capacity spares zeroing every block first.
-            let mut buf = Vec::with_capacity(want);
-            (&mut file).take(want as u64).read_to_end(&mut buf)?;
-            let short = buf.len() < want;
-            Ok((file, Bytes::from(buf), short))
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))
-        .and_then(|r| r);
-        match read {
-            Ok((_, chunk, _)) if chunk.is_empty() => Ok(None),
-            Ok((file, chunk, at_end)) => {
-                self.left = self.left.saturating_sub(chunk.len() as u64);
-                // A short read of a regular file is its end: no need to ask again.
-                if !at_end {
-                    self.file = Some(file);
-                }
-                Ok(Some(chunk))
-            }
-            Err(e) => Err(RemoteError::from_io(&e, &self.endpoint).at(&self.path)),
-        }
-    }
-}
-
-struct LocalWriter {
-    queue: Option<mpsc::Sender<Bytes>>,
-    thread: Option<tokio::task::JoinHandle<std::io::Result<File>>>,
-    confirmed: Arc<AtomicU64>,
-    path: String,
-    endpoint: Endpoint,
-}
-
-impl LocalWriter {
-    fn spawn(mut file: File, path: &str, endpoint: &Endpoint) -> LocalWriter {
-        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-        let confirmed = Arc::new(AtomicU64::new(0));
-        let counter = confirmed.clone();
-        let thread = tokio::task::spawn_blocking(move || {
-            while let Some(chunk) = rx.blocking_recv() {
-                file.write_all(&chunk)?;
-                counter.fetch_add(chunk.len() as u64, Ordering::Release);
-            }
-            Ok(file)
-        });
-        LocalWriter {
-            queue: Some(tx),
-            thread: Some(thread),
-            confirmed,
-            path: path.to_string(),
-            endpoint: endpoint.clone(),
-        }
-    }
-
-    async fn join(&mut self) -> Result<File> {
-        self.queue.take();
-        let Some(thread) = self.thread.take() else {
-            return Err(self.io_err(std::io::Error::other("writer already finished")));
-        };
-        match thread.await {
-            Ok(Ok(file)) => Ok(file),
-            Ok(Err(e)) => Err(self.io_err(e)),
-            Err(e) => Err(self.io_err(std::io::Error::other(e.to_string()))),
-        }
-    }
-
-    fn io_err(&self, e: std::io::Error) -> RemoteError {
-        RemoteError::from_io(&e, &self.endpoint).at(&self.path)
-    }
-}
-
-#[async_trait]
-impl WriteStream for LocalWriter {
-    async fn write(&mut self, chunk: Bytes) -> Result<()> {
-        let sent = match &self.queue {
-            Some(queue) => queue.send(chunk).await.is_ok(),
-            None => false,
-        };
-        if sent {
-            return Ok(());
-        }
-        // The writer thread stopped: its error explains why.
-        match self.join().await {
-            Err(err) => Err(err),
-            Ok(_) => Err(self.io_err(std::io::Error::other("write after finish"))),
-        }
-    }
-
-    fn confirmed(&self) -> u64 {
-        self.confirmed.load(Ordering::Acquire)
-    }
-
-    async fn finish(mut self: Box<Self>, how: Finish) -> Result<bool> {
-        let file = self.join().await?;
-        let done = tokio::task::spawn_blocking(move || {
-            if let Some(mtime) = how.mtime {
-                file.set_modified(system_time(mtime))?;
-            }
-            if how.sync {
-                file.sync_all()?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))
-        .and_then(|r| r);
-        done.map_err(|e| self.io_err(e))?;
-        Ok(how.mtime.is_some())
-    }
-}
-
 /// The `SystemTime` of Unix seconds (negative before 1970).
 fn system_time(seconds: i64) -> SystemTime {
     if seconds >= 0 {
@@ -434,6 +304,39 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::Finish;
+
+    async fn read_all(local: &LocalRemote, path: &str, offset: u64) -> Vec<u8> {
+        let mut reader = local.read_from(path, offset).await.unwrap();
+        let mut out = Vec::new();
+        while let Some(chunk) = reader.next_chunk().await.unwrap() {
+            assert!(!chunk.is_empty() && chunk.len() <= READ_BLOCK);
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn reads_whole_files_of_every_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalRemote::new();
+        for size in [
+            0,
+            1,
+            READ_BLOCK - 1,
+            READ_BLOCK,
+            READ_BLOCK + 1,
+            5 * READ_BLOCK + 77,
+        ] {
+            let path = dir.path().join(format!("f{size}"));
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &data).unwrap();
+            let path = path.to_str().unwrap();
+            assert_eq!(read_all(&local, path, 0).await, data, "size {size}");
+            let from = size / 3;
+            assert_eq!(read_all(&local, path, from as u64).await, &data[from..]);
+        }
+    }
 
     #[tokio::test]
     async fn write_resume_read_rename_hash() {
