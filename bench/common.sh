@@ -8,6 +8,16 @@ WORK=${BENCH_DIR:-/tmp/ferry-bench}
 RUNS=${RUNS:-3}
 FERRY="$REPO/target/release/ferry"
 
+# on_tmpfs: the scratch directory on a tmpfs (as root, unless BENCH_TMPFS=0), so that the
+# tools are compared rather than the disk: on ext4, creating thousands of files right after
+# deleting the previous run's made inode allocation the bottleneck for every tool alike, and
+# the kernel evicting cached sources turned some runs into disk reads.
+on_tmpfs() {
+  mkdir -p "$WORK"
+  [ "${BENCH_TMPFS:-1}" = 0 ] && return
+  mountpoint -q "$WORK" || mount -t tmpfs -o size=10g,mode=0755 ferry-bench "$WORK"
+}
+
 need() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install it)" >&2; exit 1; }

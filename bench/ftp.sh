@@ -7,6 +7,7 @@ need hyperfine curl /usr/sbin/vsftpd /usr/bin/time python3
 [ "$(id -u)" -eq 0 ] || { echo "run as root (vsftpd needs it)" >&2; exit 1; }
 
 build_ferry
+on_tmpfs
 USER_NAME=ferrybench
 if ! id "$USER_NAME" >/dev/null 2>&1; then
   useradd -m "$USER_NAME"

@@ -27,15 +27,21 @@ TABLES = {
 
 
 def load(path):
-    with open(path) as f:
-        results = {r["command"]: r for r in json.load(f)["results"]}
-    commands = path[: -len(".json")] + ".commands"
-    if os.path.exists(commands):
-        with open(commands) as f:
-            for line in f:
-                label, command = line.rstrip("\n").split("\t", 1)
-                if label in results:
-                    results[label]["command_line"] = command
+    """A table's results: X.json, then X-slow.json (tools too slow to run more than once)."""
+    results = {}
+    for part in (path, path[: -len(".json")] + "-slow.json"):
+        if not os.path.exists(part):
+            continue
+        with open(part) as f:
+            found = {r["command"]: r for r in json.load(f)["results"]}
+        commands = part[: -len(".json")] + ".commands"
+        if os.path.exists(commands):
+            with open(commands) as f:
+                for line in f:
+                    label, command = line.rstrip("\n").split("\t", 1)
+                    if label in found:
+                        found[label]["command_line"] = command
+        results.update(found)
     return results
 
 
@@ -102,7 +108,7 @@ def main():
     out = [f"## {kind.upper()} (`bench/{os.path.basename(script)}`)", ""]
     out.append(f"Run {now} at commit `{commit}` on {machine()}. Ratios are throughput ratios "
                "(reference time / command time): above 1.00x is faster than the reference. "
-               "Loopback, files in the page cache; ferry verifies size and SHA-256 unless noted.")
+               "Loopback; sources and destinations on a tmpfs (`BENCH_TMPFS=0` for the disk); ferry verifies size and SHA-256 unless noted.")
     out.append("")
     for file, title, size, reference in TABLES[kind]:
         path = os.path.join(work, file)
