@@ -50,9 +50,11 @@ peak_rss() {
   rm -f "$log"
 }
 
-# compare NAME LABEL COMMAND [LABEL COMMAND]...: one hyperfine run of the commands (with the
-# options in the HF_OPTS array), exported to $WORK/NAME.json, labels and command lines kept in
-# $WORK/NAME.commands for the report.
+# compare NAME LABEL COMMAND [LABEL COMMAND]...: the commands in ROUNDS interleaved rounds
+# (each command once per round, after WARMUP discarded rounds; HF_OPTS adds hyperfine options
+# such as --prepare), merged into $WORK/NAME.json; labels and command lines go to
+# $WORK/NAME.commands for the report. Interleaving spreads a shared machine's slow spells over
+# every command instead of letting them land on whichever ran at the time.
 compare() {
   local name=$1; shift
   local args=()
@@ -65,5 +67,14 @@ compare() {
     printf '%s\t%s\n' "$1" "$shown" >> "$WORK/$name.commands"
     shift 2
   done
-  hyperfine "${HF_OPTS[@]}" --export-json "$WORK/$name.json" "${args[@]}"
+  local round rounds=()
+  for round in $(seq "${WARMUP:-0}"); do
+    hyperfine --runs 1 --style none "${HF_OPTS[@]}" "${args[@]}" >/dev/null
+  done
+  for round in $(seq "${ROUNDS:-$RUNS}"); do
+    hyperfine --runs 1 --style none "${HF_OPTS[@]}" --export-json "$WORK/$name.round$round.json" "${args[@]}" >/dev/null
+    rounds+=("$WORK/$name.round$round.json")
+  done
+  python3 "$BENCH_ROOT/rounds.py" "$WORK/$name.json" "${rounds[@]}"
+  rm -f "${rounds[@]}"
 }

@@ -65,14 +65,14 @@ URL="ftp://$USER_NAME:$PASS@127.0.0.1:$PORT"
 ROOT="$WORK/ftp-root"
 
 echo "== 1 GiB upload"
-HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $ROOT/1g.bin")
+ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $ROOT/1g.bin")
 UP=("ferry put" "$FERRY --config $CONFIG put $WORK/src/1g.bin bench:$ROOT"
     "curl -T" "curl -s -T $WORK/src/1g.bin $URL/1g.bin")
 command -v lftp >/dev/null && UP+=("lftp put" "lftp -e 'put -O $ROOT $WORK/src/1g.bin; quit' $URL")
 compare upload "${UP[@]}"
 
 echo "== 1 GiB download"
-HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/down/source.bin")
+ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $WORK/down/source.bin")
 DOWN=("ferry get" "$FERRY --config $CONFIG get bench:$ROOT/source.bin $WORK/down"
       "ferry get (no hash check: vsftpd has no HASH)" "$FERRY --config $NOVERIFY get bench:$ROOT/source.bin $WORK/down"
       "curl -o" "curl -s -o $WORK/down/source.bin $URL/source.bin")

@@ -45,6 +45,11 @@ def load(path):
     return results
 
 
+def median(result):
+    """The median time: robust to the slow spells of a shared machine, unlike the mean."""
+    return result.get("median") or result["mean"]
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -62,8 +67,8 @@ def concurrent_rows(results):
     five = results.get("ferry put, 5 x 200 MiB")
     if not one or not five:
         return []
-    single = 200 * MIB / one["mean"] / 1e6
-    aggregate = 5 * 200 * MIB / five["mean"] / 1e6
+    single = 200 * MIB / median(one) / 1e6
+    aggregate = 5 * 200 * MIB / median(five) / 1e6
     return [
         "",
         f"Aggregate throughput of 5 concurrent uploads: **{aggregate:.0f} MB/s** against "
@@ -74,8 +79,8 @@ def concurrent_rows(results):
 def table(title, results, size, reference):
     ref = results.get(reference) if reference else None
     lines = [f"### {title}", ""]
-    head = "| command | mean | ± | min |"
-    rule = "|---|---:|---:|---:|"
+    head = "| command | runs | mean | ± | median | min |"
+    rule = "|---|---:|---:|---:|---:|---:|"
     if size:
         head += " throughput |"
         rule += "---:|"
@@ -84,12 +89,13 @@ def table(title, results, size, reference):
         rule += "---:|"
     lines += [head, rule]
     for name, r in results.items():
-        row = f"| `{name}` | {r['mean']:.3f} s | {r['stddev'] or 0:.3f} | {r['min']:.3f} s |"
+        row = (f"| `{name}` | {len(r['times'])} | {r['mean']:.3f} s | {r['stddev'] or 0:.3f} "
+               f"| {median(r):.3f} s | {r['min']:.3f} s |")
         if size:
-            row += f" {size / r['mean'] / 1e6:.0f} MB/s |"
+            row += f" {size / median(r) / 1e6:.0f} MB/s |"
         if ref:
-            # Throughput ratio: >1 means faster than the reference.
-            row += f" {ref['mean'] / r['mean']:.2f}x |"
+            # Throughput ratio of medians: >1 means faster than the reference.
+            row += f" {median(ref) / median(r):.2f}x |"
         elif reference:
             row += " - |"
         lines.append(row)
@@ -107,7 +113,8 @@ def main():
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"## {kind.upper()} (`bench/{os.path.basename(script)}`)", ""]
     out.append(f"Run {now} at commit `{commit}` on {machine()}. Ratios are throughput ratios "
-               "(reference time / command time): above 1.00x is faster than the reference. "
+               "(reference median / command median; the commands ran in interleaved rounds): above 1.00x "
+               "is faster than the reference. "
                "Loopback; sources and destinations on a tmpfs (`BENCH_TMPFS=0` for the disk); ferry verifies size and SHA-256 unless noted.")
     out.append("")
     for file, title, size, reference in TABLES[kind]:

@@ -47,7 +47,7 @@ want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 if want upload; then
 echo "== 1 GiB upload"
-HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/dst/1g.bin")
+ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $WORK/dst/1g.bin")
 compare upload \
   "ferry put" "$FERRY put $WORK/src/1g.bin bench:$WORK/dst" \
   "ferry put (no sha256 check)" "$FERRY --config $NOVERIFY put $WORK/src/1g.bin bench:$WORK/dst" \
@@ -57,7 +57,7 @@ compare upload \
 fi
 if want download; then
 echo "== 1 GiB download"
-HF_OPTS=(--runs "$RUNS" --warmup 1 --prepare "rm -f $WORK/down/1g.bin")
+ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $WORK/down/1g.bin")
 compare download \
   "ferry get" "$FERRY get bench:$WORK/src/1g.bin $WORK/down" \
   "ferry get (no sha256 check)" "$FERRY --config $NOVERIFY get bench:$WORK/src/1g.bin $WORK/down" \
@@ -77,7 +77,7 @@ peak_rss "sftp get 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/get.batc
 fi
 if want connect; then
 echo "== connect + authenticate"
-HF_OPTS=(--runs 20 --warmup 2)
+ROUNDS=20 WARMUP=2; HF_OPTS=()
 compare connect \
   "ferry test" "$FERRY test bench" \
   "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT root@127.0.0.1 true"
@@ -98,12 +98,12 @@ SMALL=("ferry put -r" "$FERRY put -r $WORK/small bench:$WORK/small-dst"
 if command -v lftp >/dev/null; then
   SMALL+=("lftp mirror -R -P 5" "lftp -e 'set sftp:connect-program \"ssh -a -x ${SSH_OPTS[*]}\"; mirror -R -P 5 $WORK/small $WORK/small-dst/small; quit' sftp://root:x@127.0.0.1:$PORT")
 fi
-HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
+ROUNDS=$RUNS WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
 compare small "${SMALL[@]}"
 # rclone runs md5sum on the server for every file and takes minutes: one run is enough.
 rm -f "$WORK/small-slow.json"
 if command -v rclone >/dev/null && [ -z "${SKIP_RCLONE:-}" ]; then
-  HF_OPTS=(--runs 1 --prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
+  ROUNDS=1 WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
   compare small-slow "rclone copy --transfers 5" "rclone copy --transfers 5 --sftp-host 127.0.0.1 --sftp-port $PORT --sftp-user root --sftp-key-file $KEY $WORK/small :sftp:$WORK/small-dst/small"
 fi
 
@@ -111,7 +111,7 @@ fi
 if want concurrent; then
 echo "== 5 concurrent 200 MiB uploads"
 for i in 1 2 3 4 5; do make_file "$WORK/src/200m-$i.bin" 200; done
-HF_OPTS=(--runs "$RUNS" --prepare "rm -rf $WORK/dst/*")
+ROUNDS=$RUNS WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/dst/*")
 compare concurrent \
   "ferry put, 1 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin bench:$WORK/dst" \
   "ferry put, 5 x 200 MiB" "$FERRY put $WORK/src/200m-1.bin $WORK/src/200m-2.bin $WORK/src/200m-3.bin $WORK/src/200m-4.bin $WORK/src/200m-5.bin bench:$WORK/dst"

@@ -19,7 +19,7 @@ use super::{
 
 mod streams;
 
-use streams::{LocalReader, LocalWriter, READ_BLOCK};
+use streams::{LocalReader, LocalWriter, READ_BLOCK, read_block};
 
 /// This machine's file system.
 pub struct LocalRemote {
@@ -60,9 +60,10 @@ impl LocalRemote {
             if !meta.is_file() || meta.len() > limit {
                 return Ok((entry, None));
             }
-            let mut data = Vec::with_capacity(meta.len() as usize);
-            (&mut file).take(limit + 1).read_to_end(&mut data)?;
-            Ok((entry, Some(Bytes::from(data))))
+            // One byte more than the size shows a file that grew meanwhile (the size check
+            // then fails the copy, and the retry sees the new size).
+            let (data, _) = read_block(&mut file, meta.len() as usize + 1)?;
+            Ok((entry, Some(data)))
         })
         .await
     }
