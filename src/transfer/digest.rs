@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks waiting for the hashing thread; beyond this the copy waits (bounded memory).
-const QUEUE: usize = 8;
+const QUEUE: usize = 3;
 
 pub enum StreamHash {
     Inline(Sha256),
