@@ -200,6 +200,27 @@ async fn wait_for_reply(
     }
 }
 
+/// Room in each direction between the SFTP client and the channel.
+const COALESCE_BUFFER: usize = 512 * 1024;
+
+/// The channel behind a pump that forwards whatever has gathered in one write: requests sent
+/// back to back (a small file's write, read, times and close) leave as one SSH message, which
+/// costs the server one packet and one pipe write instead of four.
+fn coalesced(channel: russh::ChannelStream<russh::client::Msg>) -> tokio::io::DuplexStream {
+    let (ours, mut theirs) = tokio::io::duplex(COALESCE_BUFFER);
+    tokio::spawn(async move {
+        let mut channel = channel;
+        let _ = tokio::io::copy_bidirectional_with_sizes(
+            &mut theirs,
+            &mut channel,
+            COALESCE_BUFFER,
+            COALESCE_BUFFER,
+        )
+        .await;
+    });
+    ours
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,25 +263,4 @@ mod tests {
             Duration::from_secs(180)
         );
     }
-}
-
-/// Room in each direction between the SFTP client and the channel.
-const COALESCE_BUFFER: usize = 512 * 1024;
-
-/// The channel behind a pump that forwards whatever has gathered in one write: requests sent
-/// back to back (a small file's write, read, times and close) leave as one SSH message, which
-/// costs the server one packet and one pipe write instead of four.
-fn coalesced(channel: russh::ChannelStream<russh::client::Msg>) -> tokio::io::DuplexStream {
-    let (ours, mut theirs) = tokio::io::duplex(COALESCE_BUFFER);
-    tokio::spawn(async move {
-        let mut channel = channel;
-        let _ = tokio::io::copy_bidirectional_with_sizes(
-            &mut theirs,
-            &mut channel,
-            COALESCE_BUFFER,
-            COALESCE_BUFFER,
-        )
-        .await;
-    });
-    ours
 }
