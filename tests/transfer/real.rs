@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ferry::engine::EngineClient;
 use ferry::engine::api::{Event, Request, Response};
+use ferry::engine::{EngineClient, Subscription};
 use ferry::profile::Protocol;
 use ferry::remote::ErrorKind;
 use ferry::transfer::copy::Verification;
@@ -118,22 +118,8 @@ async fn drops_round_trip(
         remote_dir.to_str().expect("utf8"),
         false,
     ));
-    let batch = enqueue(client, up).await;
-    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;
-    stop.store(true, Ordering::Relaxed);
-    assert_eq!(
-        summaries[0].done,
-        1,
-        "{summaries:?} {:?}",
-        failures(&events)
-    );
+    let retries = transfer_through_cuts(client, &mut watch, up, &stop).await;
     assert_eq!(sha256_file(&remote_dir.join("big.bin")), sha256_file(&file));
-    let retries = events
-        .iter()
-        .filter(|e| matches!(e, Event::Retrying { .. }))
-        .count();
-    // A cut that lands between two requests is absorbed by a reconnect without a retry.
-    assert!(retries >= 10, "the cuts were retried: {retries}");
     let record = newest(client).await;
     assert!(record.attempts as usize > retries);
     // sshd hashed it (while written, or after) and it matched ours; vsftpd has no HASH.
@@ -153,8 +139,20 @@ async fn drops_round_trip(
         down.to_str().expect("utf8"),
         false,
     ));
-    let batch = enqueue(client, down_request).await;
-    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;
+    transfer_through_cuts(client, &mut watch, down_request, &stop).await;
+    assert_eq!(sha256_file(&down.join("big.bin")), sha256_file(&file));
+}
+
+/// Runs one request while its connections are being cut, stops the cutting, and checks that
+/// the file arrived after at least ten retries (returned).
+async fn transfer_through_cuts(
+    client: &EngineClient,
+    watch: &mut Subscription,
+    request: ferry::transfer::model::TransferRequest,
+    stop: &AtomicBool,
+) -> usize {
+    let batch = enqueue(client, request).await;
+    let (summaries, events) = wait_batches(watch, &[batch], Duration::from_secs(600)).await;
     stop.store(true, Ordering::Relaxed);
     assert_eq!(
         summaries[0].done,
@@ -162,13 +160,13 @@ async fn drops_round_trip(
         "{summaries:?} {:?}",
         failures(&events)
     );
-    assert_eq!(sha256_file(&down.join("big.bin")), sha256_file(&file));
     let retries = events
         .iter()
         .filter(|e| matches!(e, Event::Retrying { .. }))
         .count();
     // A cut that lands between two requests is absorbed by a reconnect without a retry.
     assert!(retries >= 10, "the cuts were retried: {retries}");
+    retries
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
