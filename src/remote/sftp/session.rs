@@ -206,10 +206,9 @@ const COALESCE_BUFFER: usize = 512 * 1024;
 /// The channel behind a pump that forwards whatever has gathered in one write: requests sent
 /// back to back (a small file's write, read, times and close) leave as one SSH message, which
 /// costs the server one packet and one pipe write instead of four.
-fn coalesced(channel: russh::ChannelStream<russh::client::Msg>) -> tokio::io::DuplexStream {
+fn coalesced(mut channel: russh::ChannelStream<russh::client::Msg>) -> tokio::io::DuplexStream {
     let (ours, mut theirs) = tokio::io::duplex(COALESCE_BUFFER);
     tokio::spawn(async move {
-        let mut channel = channel;
         let _ = tokio::io::copy_bidirectional_with_sizes(
             &mut theirs,
             &mut channel,
