@@ -212,14 +212,20 @@ struct ProgressLines {
 
 impl ProgressLines {
     fn draw(&mut self, snapshot: &QueueSnapshot) {
-        let width = terminal_width();
+        let (width, height) = terminal_size();
         let mut text = String::new();
         self.erase(&mut text);
-        let running: Vec<_> = snapshot
+        let mut running: Vec<_> = snapshot
             .transfers
             .iter()
             .filter(|t| t.state == TransferState::Running)
             .collect();
+        // The block must fit on the screen to be redrawn in place: the transfers with the
+        // most left to do get a line, the rest a count.
+        let room = height.saturating_sub(3).max(1);
+        let hidden = running.len().saturating_sub(room);
+        running.sort_by_key(|view| std::cmp::Reverse(view.total.saturating_sub(view.done)));
+        running.truncate(room);
         for view in &running {
             let percent = (view.done * 100).checked_div(view.total).unwrap_or(100);
             let eta = view
@@ -236,8 +242,12 @@ impl ProgressLines {
             text.push_str(&truncate(&line, width));
             text.push('\n');
         }
+        let more = match hidden {
+            0 => String::new(),
+            n => format!(" ({n} not shown)"),
+        };
         let total = format!(
-            "{} running, {} queued  {}/s",
+            "{} running{more}, {} queued  {}/s",
             snapshot.running,
             snapshot.queued,
             human_bytes(snapshot.rate)
@@ -271,13 +281,14 @@ fn truncate(line: &str, width: usize) -> String {
     line.chars().take(width.saturating_sub(1)).collect()
 }
 
-fn terminal_width() -> usize {
+/// Columns and rows of the terminal on stderr (80 x 24 when it does not say).
+fn terminal_size() -> (usize, usize) {
     // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal fd; we pass a valid pointer.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 {
-        usize::from(size.ws_col)
-    } else {
-        80
-    }
+    let or = |value: u16, default: usize| match ok && value > 0 {
+        true => usize::from(value),
+        false => default,
+    };
+    (or(size.ws_col, 80), or(size.ws_row, 24))
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 mod batch;
+mod bundle;
 pub mod client;
 mod control;
 mod order;

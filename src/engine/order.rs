@@ -36,6 +36,16 @@ impl QueueOrder {
         }
     }
 
+    /// The transfers of `profile` after `(position, id)`, in order.
+    pub fn after(&self, profile: &str, position: u64, id: u64) -> impl Iterator<Item = u64> + '_ {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.by_profile
+            .get(profile)
+            .into_iter()
+            .flat_map(move |set| set.range((Excluded((position, id)), Unbounded)))
+            .map(|&(_, id)| id)
+    }
+
     /// Up to `room` transfers for which `is_queued` holds, earliest position first across
     /// profiles, taking at most `free[profile]` from each (and counting them off).
     pub fn pick(

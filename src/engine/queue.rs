@@ -1,7 +1,7 @@
 //! The engine's in-memory queue: every unfinished transfer with its live counters, in queue
 //! order. Views and snapshots for watchers are built here; no I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{QueueSnapshot, TransferView};
 use super::order::{Pick, QueueOrder};
+use crate::transfer::bundle::bundles;
 use crate::transfer::copy::Progress;
 use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState};
 
@@ -37,6 +38,10 @@ pub struct Item {
     pub fresh: bool,
     /// Restarts already announced to watchers.
     pub announced_restarts: u32,
+    /// While it runs in a bundle: the bundle's first transfer (a bundle takes one slot).
+    pub bundle: Option<u64>,
+    /// A bundle's attempt at it failed: it runs by itself from now on.
+    pub alone: bool,
     rate: RateMeter,
 }
 
@@ -53,6 +58,8 @@ impl Item {
             cancel: None,
             stop: None,
             announced_restarts: 0,
+            bundle: None,
+            alone: false,
             rate: RateMeter::default(),
         }
     }
@@ -230,15 +237,23 @@ impl Queue {
             .filter(|item| item.is_running())
     }
 
+    /// Running transfers that take a slot each: one per bundle, one per other transfer.
+    fn running_slots(&self) -> impl Iterator<Item = &Item> {
+        let mut bundles = HashSet::new();
+        self.running_items()
+            .filter(move |item| item.bundle.is_none_or(|lead| bundles.insert(lead)))
+    }
+
+    /// Slots taken by running transfers (a bundle of small files takes one).
     pub fn running(&self) -> usize {
-        self.running_items().count()
+        self.running_slots().count()
     }
 
     /// What the scheduler starts next: up to `room` queued transfers in queue order, at most
-    /// `capacity[profile]` running per profile.
+    /// `capacity[profile]` slots per profile.
     pub fn pick(&self, room: usize, capacity: &HashMap<String, usize>) -> Pick {
         let mut free = capacity.clone();
-        for item in self.running_items() {
+        for item in self.running_slots() {
             if let Some(left) = free.get_mut(&item.record.profile) {
                 *left = left.saturating_sub(1);
             }
@@ -249,6 +264,37 @@ impl Queue {
                 .is_some_and(|i| i.record.state == TransferState::Queued)
         };
         self.order.pick(room, is_queued, &mut free)
+    }
+
+    /// Queued transfers that may join `lead`'s bundle: after it in its profile's order, of the
+    /// same request, small uploads not set to run alone, at most `files` of them and `bytes`
+    /// in all (with the lead's). Looks only a little way ahead, so a long queue costs no long
+    /// scan.
+    pub fn bundle_mates(&self, lead: u64, files: usize, bytes: u64) -> Vec<u64> {
+        let Some(first) = self.items.get(&lead).map(|i| &i.record) else {
+            return Vec::new();
+        };
+        let mut total = first.source_size;
+        let mut mates = Vec::new();
+        let ahead = self.order.after(&first.profile, first.position, lead);
+        for id in ahead.take(files.saturating_mul(4)) {
+            if mates.len() >= files {
+                break;
+            }
+            let Some(item) = self.items.get(&id) else {
+                continue;
+            };
+            let record = &item.record;
+            if record.state != TransferState::Queued || record.batch != first.batch {
+                continue;
+            }
+            if item.alone || !bundles(record) || total + record.source_size > bytes {
+                continue;
+            }
+            total += record.source_size;
+            mates.push(id);
+        }
+        mates
     }
 
     fn count(&self, state: TransferState) -> usize {
@@ -337,5 +383,52 @@ impl Queue {
             .transfers
             .extend(waiting.into_iter().take(SNAPSHOT_QUEUED).map(Item::view));
         snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::model::samples::upload;
+
+    fn queue(sizes: &[u64]) -> Queue {
+        let mut queue = Queue::default();
+        for (n, size) in sizes.iter().enumerate() {
+            queue.insert(upload(n as u64 + 1, *size));
+        }
+        queue
+    }
+
+    fn run(queue: &mut Queue, id: u64, bundle: Option<u64>) {
+        let item = queue.get_mut(id).expect("item");
+        item.record.state = TransferState::Running;
+        item.bundle = bundle;
+        queue.mark_running(id);
+    }
+
+    #[test]
+    fn a_bundle_takes_one_slot() {
+        let mut queue = queue(&[10, 10, 10, 10]);
+        for id in [1, 2, 3] {
+            run(&mut queue, id, Some(1));
+        }
+        assert_eq!(queue.running(), 1);
+        run(&mut queue, 4, None);
+        assert_eq!(queue.running(), 2);
+        let capacity = HashMap::from([("p".to_string(), 2)]);
+        assert_eq!(queue.pick(5, &capacity), Pick::Start(vec![]));
+    }
+
+    #[test]
+    fn bundle_mates_follow_in_order_within_limits() {
+        let big = crate::transfer::bundle::BUNDLE_FILE_LIMIT + 1;
+        let mut queue = queue(&[100, 100, big, 100, 100, 100, 100]);
+        queue.get_mut(5).expect("item").alone = true;
+        queue.get_mut(6).expect("item").record.batch = 2;
+        assert_eq!(queue.bundle_mates(1, 10, 1 << 20), vec![2, 4, 7]);
+        assert_eq!(queue.bundle_mates(1, 2, 1 << 20), vec![2, 4]);
+        assert_eq!(queue.bundle_mates(1, 10, 250), vec![2]);
+        run(&mut queue, 2, None);
+        assert_eq!(queue.bundle_mates(1, 10, 1 << 20), vec![4, 7]);
     }
 }

@@ -3,7 +3,7 @@
 //! times a second, announces restarts, saves offsets every few seconds and closes idle
 //! connections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use super::Shared;
 use super::api::Event;
 use super::order::Pick;
-use super::worker;
+use super::queue::Queue;
+use super::{bundle, worker};
+use crate::transfer::bundle::{BUNDLE_FILE_LIMIT, BUNDLE_FILES, bundles};
 use crate::transfer::model::TransferState;
 
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -32,41 +34,84 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 /// Starts queued transfers while there is room. Picking and claiming happen under one lock,
-/// so workers finishing at once cannot start more than the limit.
+/// so workers finishing at once cannot start more than the limit. Small uploads to a server
+/// that multiplexes start in bundles, each taking one slot.
 pub(crate) async fn start_what_fits(shared: &Arc<Shared>) {
     if !shared.run_queue || shared.shutdown.is_cancelled() {
         return;
     }
     let max = shared.config.transfer.max_concurrent as usize;
     let mut capacity: HashMap<String, usize> = HashMap::new();
+    let mut bundling: HashSet<String> = HashSet::new();
     loop {
-        let claims = {
+        let starts = {
             let mut queue = shared.lock_queue();
             match queue.pick(max.saturating_sub(queue.running()), &capacity) {
-                Pick::Start(ids) => Ok(ids
-                    .into_iter()
-                    .filter_map(|id| worker::claim(&mut queue, id))
-                    .collect::<Vec<_>>()),
+                Pick::Start(ids) => Ok(claim_starts(shared, &mut queue, ids, &bundling)),
                 Pick::NeedCapacity(profile) => Err(profile),
             }
         };
-        match claims {
-            Ok(claims) => {
-                for claim in claims {
-                    worker::launch(shared, claim);
+        match starts {
+            Ok(starts) => {
+                // A bundle may have taken transfers picked for slots of their own: look again.
+                let bundled = starts.iter().any(|claims| claims.len() > 1);
+                for mut claims in starts {
+                    match claims.len() {
+                        0 => {}
+                        1 => worker::launch(shared, claims.remove(0)),
+                        _ => bundle::launch(shared, claims),
+                    }
                 }
-                return;
+                if !bundled {
+                    return;
+                }
             }
             Err(profile) => {
-                let cap = match shared.pool(&profile).await {
-                    Ok(pool) => pool.capacity(),
+                let (cap, multiplexes) = match shared.pool(&profile).await {
+                    Ok(pool) => (pool.capacity(), pool.multiplexes()),
                     // The worker reports the error (a missing profile, a locked vault).
-                    Err(_) => 1,
+                    Err(_) => (1, false),
                 };
+                if multiplexes {
+                    bundling.insert(profile.clone());
+                }
                 capacity.insert(profile, cap);
             }
         }
     }
+}
+
+/// Claims the picked transfers, one slot each; a small upload gathers the ones queued after it
+/// into a bundle that shares its slot.
+fn claim_starts(
+    shared: &Shared,
+    queue: &mut Queue,
+    ids: Vec<u64>,
+    bundling: &HashSet<String>,
+) -> Vec<Vec<worker::Claim>> {
+    let bytes = (shared.config.transfer.memory_per_transfer.0 / 4).max(BUNDLE_FILE_LIMIT);
+    let mut starts = Vec::new();
+    for id in ids {
+        let Some(item) = queue.get(id) else {
+            continue;
+        };
+        let record = &item.record;
+        if record.state != TransferState::Queued {
+            continue;
+        }
+        if bundling.contains(&record.profile) && !item.alone && bundles(record) {
+            let mut members = vec![id];
+            members.extend(queue.bundle_mates(id, BUNDLE_FILES - 1, bytes));
+            if members.len() > 1 {
+                starts.push(worker::claim_bundle(queue, &members));
+                continue;
+            }
+        }
+        if let Some(claim) = worker::claim(queue, id) {
+            starts.push(vec![claim]);
+        }
+    }
+    starts
 }
 
 /// Publishes snapshots and saves offsets until the engine shuts down.

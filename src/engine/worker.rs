@@ -22,8 +22,8 @@ use crate::transfer::retry::RetryPolicy;
 
 /// A transfer claimed for running: its record as it starts, and the token that stops it.
 pub(crate) struct Claim {
-    record: Transfer,
-    cancel: CancellationToken,
+    pub record: Transfer,
+    pub cancel: CancellationToken,
 }
 
 /// Marks a queued `id` running; None when it is no longer queued.
@@ -37,9 +37,24 @@ pub(crate) fn claim(queue: &mut Queue, id: u64) -> Option<Claim> {
     item.record.error = None;
     item.cancel = Some(cancel.clone());
     item.stop = None;
+    item.bundle = None;
     let record = item.record.clone();
     queue.mark_running(id);
     Some(Claim { record, cancel })
+}
+
+/// Claims `ids` as one bundle led by the first: they take one slot together.
+pub(crate) fn claim_bundle(queue: &mut Queue, ids: &[u64]) -> Vec<Claim> {
+    let Some(&lead) = ids.first() else {
+        return Vec::new();
+    };
+    let claims: Vec<Claim> = ids.iter().filter_map(|&id| claim(queue, id)).collect();
+    for claim in &claims {
+        if let Some(item) = queue.get_mut(claim.record.id) {
+            item.bundle = Some(lead);
+        }
+    }
+    claims
 }
 
 /// Starts the worker of a claimed transfer. When it ends, the worker starts what fits in the
@@ -62,26 +77,8 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
         Some(item) => (item.progress.clone(), std::mem::take(&mut item.fresh)),
         None => return,
     };
-    let transfer = &shared.config.transfer;
-    // The request's limit is shared by its transfers; a transfer restored from an earlier run
-    // (whose request is gone) keeps the limit to itself.
-    let request_limit = super::lock(&shared.batches)
-        .get(&record.batch)
-        .map(|batch| batch.limiter.clone())
-        .unwrap_or_else(|| RateLimiter::new(record.limit).map(Arc::new));
-    let options = CopyOptions {
-        atomic: transfer.atomic,
-        resume: true,
-        verify_hash: transfer.verify_checksum,
-        preserve_mtime: transfer.preserve_mtime,
-        limits: shared
-            .global_limit
-            .iter()
-            .cloned()
-            .chain(request_limit)
-            .collect(),
-    };
-    let retry = RetryPolicy::from_config(transfer);
+    let options = copy_options(shared, &record);
+    let retry = RetryPolicy::from_config(&shared.config.transfer);
     loop {
         record.attempts += 1;
         let may_resume = !fresh || record.attempts > 1;
@@ -99,18 +96,9 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
                 &cancel,
             )
             .await;
-            match &result {
-                // The connection is in a known state only after success or a plain refusal.
-                Ok(_) => lease.release(),
-                Err(err)
-                    if matches!(
-                        err.kind,
-                        ErrorKind::NotFound | ErrorKind::Permission | ErrorKind::AlreadyExists
-                    ) =>
-                {
-                    lease.release()
-                }
-                Err(_) => drop(lease),
+            match leaves_connection_usable(&result) {
+                true => lease.release(),
+                false => drop(lease),
             }
             result
         };
@@ -128,15 +116,7 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
         let Some(delay) = retry.delay_before(record.attempts + 1, &error) else {
             return finish(shared, record, Err(error)).await;
         };
-        tracing::info!(id = record.id, attempt = record.attempts, %error, "transfer will be retried");
-        shared.emit(Event::Retrying {
-            id: record.id,
-            attempt: record.attempts,
-            delay_ms: delay.as_millis() as u64,
-            error: error.to_string(),
-        });
-        record.error = Some(error);
-        sync_and_persist(shared, &mut record);
+        announce_retry(shared, &mut record, error, delay);
         tokio::select! {
             () = cancel.cancelled() => return stopped(shared, record).await,
             () = tokio::time::sleep(delay) => {}
@@ -144,8 +124,61 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
     }
 }
 
+/// Whether a connection is in a known state after an attempt: after success or a plain
+/// refusal. Otherwise it is closed rather than lent again.
+pub(crate) fn leaves_connection_usable<T>(result: &Result<T, RemoteError>) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(err) => matches!(
+            err.kind,
+            ErrorKind::NotFound | ErrorKind::Permission | ErrorKind::AlreadyExists
+        ),
+    }
+}
+
+/// Tells watchers a transfer will be tried again after `delay`, and records why.
+pub(crate) fn announce_retry(
+    shared: &Arc<Shared>,
+    record: &mut Transfer,
+    error: RemoteError,
+    delay: std::time::Duration,
+) {
+    tracing::info!(id = record.id, attempt = record.attempts, %error, "transfer will be retried");
+    shared.emit(Event::Retrying {
+        id: record.id,
+        attempt: record.attempts,
+        delay_ms: delay.as_millis() as u64,
+        error: error.to_string(),
+    });
+    record.error = Some(error);
+    sync_and_persist(shared, record);
+}
+
+/// How a transfer copies, from the config and its request's bandwidth limit.
+pub(crate) fn copy_options(shared: &Shared, record: &Transfer) -> CopyOptions {
+    let transfer = &shared.config.transfer;
+    // The request's limit is shared by its transfers; a transfer restored from an earlier run
+    // (whose request is gone) keeps the limit to itself.
+    let request_limit = super::lock(&shared.batches)
+        .get(&record.batch)
+        .map(|batch| batch.limiter.clone())
+        .unwrap_or_else(|| RateLimiter::new(record.limit).map(Arc::new));
+    CopyOptions {
+        atomic: transfer.atomic,
+        resume: true,
+        verify_hash: transfer.verify_checksum,
+        preserve_mtime: transfer.preserve_mtime,
+        limits: shared
+            .global_limit
+            .iter()
+            .cloned()
+            .chain(request_limit)
+            .collect(),
+    }
+}
+
 /// Records a final outcome.
-async fn finish(
+pub(crate) async fn finish(
     shared: &Arc<Shared>,
     mut record: Transfer,
     result: Result<ItemOutcome, RemoteError>,
@@ -178,7 +211,7 @@ async fn finish(
 }
 
 /// Records a transfer stopped by pause, cancel or shutdown.
-async fn stopped(shared: &Arc<Shared>, mut record: Transfer) {
+pub(crate) async fn stopped(shared: &Arc<Shared>, mut record: Transfer) {
     let reason = shared
         .lock_queue()
         .get(record.id)
@@ -220,7 +253,7 @@ async fn conclude(shared: &Arc<Shared>, mut record: Transfer) {
     finish_if_done(shared, batch);
 }
 
-fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
+pub(crate) fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
     if let Some(item) = shared.lock_queue().get_mut(record.id) {
         item.sync_counters();
         record.offset = item.record.offset;
@@ -233,7 +266,7 @@ fn sync_and_persist(shared: &Arc<Shared>, record: &mut Transfer) {
 
 /// While a worker runs, a newer request may adopt its transfer or the queue be reordered: those
 /// fields belong to the queue, not to the worker's copy.
-fn keep_queue_fields(record: &mut Transfer, queued: &Transfer) {
+pub(crate) fn keep_queue_fields(record: &mut Transfer, queued: &Transfer) {
     record.batch = queued.batch;
     record.position = queued.position;
     record.overwrite = queued.overwrite;

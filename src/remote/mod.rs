@@ -106,6 +106,20 @@ pub trait Remote: Send + Sync {
         };
         Ok(WholeWrite { dated, read_back })
     }
+    /// Writes several small files as [`Remote::write_whole`] does one, with their round trips
+    /// overlapping where the protocol multiplexes. One result per file, in order.
+    async fn write_wholes(&self, files: Vec<WholeFile>) -> Vec<Result<WholeWrite>> {
+        let writes = files.into_iter().map(|file| async move {
+            self.write_whole(&file.path, file.data, file.how, file.read_back)
+                .await
+        });
+        futures::future::join_all(writes).await
+    }
+    /// Renames several files (each `(from, to)` as [`Remote::rename`]), the requests
+    /// overlapping where the protocol multiplexes. One result per pair, in order.
+    async fn rename_all(&self, pairs: &[(String, String)]) -> Vec<Result<()>> {
+        futures::future::join_all(pairs.iter().map(|(from, to)| self.rename(from, to))).await
+    }
     /// The file's SHA-256 (lowercase hex) computed by the server, or None when it cannot.
     async fn sha256(&self, path: &str) -> Result<Option<String>>;
     /// Starts hashing a file on the server while it is being written, following the bytes the
@@ -191,6 +205,16 @@ pub trait GrowingHash: Send {
     async fn advance(&mut self, len: u64);
     /// The file is complete: the digest of its bytes as the server read them.
     async fn finish(self: Box<Self>) -> Option<String>;
+}
+
+/// One small file for [`Remote::write_wholes`]: written whole under `path`.
+#[derive(Clone)]
+pub struct WholeFile {
+    pub path: String,
+    pub data: Bytes,
+    pub how: Finish,
+    /// Read back what the server then holds (its length and SHA-256).
+    pub read_back: bool,
 }
 
 /// What [`Remote::write_whole`] did.

@@ -80,7 +80,7 @@ pub struct Progress {
 impl Progress {
     /// Starts (again) at `offset`. A restart is counted before progress goes back, so whoever
     /// reads the counters sees the restart no later than the lower offset.
-    fn start_at(&self, offset: u64, total: u64) {
+    pub fn start_at(&self, offset: u64, total: u64) {
         self.total.store(total, Ordering::SeqCst);
         if offset < self.done.load(Ordering::SeqCst) {
             self.restarts.fetch_add(1, Ordering::SeqCst);
@@ -406,7 +406,7 @@ impl FileCopy<'_> {
         self.compare(part, size, written, ours, theirs).await
     }
 
-    /// The verdict on a copy: sizes must match; hashes too when the remote side gave one.
+    /// The verdict on a copy; a failed one loses its part file.
     async fn compare(
         &self,
         part: &str,
@@ -415,35 +415,42 @@ impl FileCopy<'_> {
         ours: String,
         theirs: Option<String>,
     ) -> Result<Verification> {
-        if written != size {
-            return Err(self
-                .mismatch(part, format!("size is {written} bytes, expected {size}"))
-                .await);
-        }
-        match theirs {
-            None => Ok(Verification::SizeOnly),
-            Some(theirs) if theirs.eq_ignore_ascii_case(&ours) => Ok(Verification::Sha256(ours)),
-            Some(theirs) => Err(self
-                .mismatch(
-                    part,
-                    format!("SHA-256 differs: sent {ours}, server has {theirs}"),
-                )
-                .await),
+        match verdict(size, written, &ours, theirs.as_deref()) {
+            Ok(verification) => Ok(verification),
+            Err(detail) => Err(reject(self.dst, part, detail).await),
         }
     }
+}
 
-    /// A verification failure: the part is removed so the retry starts clean.
-    async fn mismatch(&self, part: &str, detail: String) -> RemoteError {
-        if let Err(err) = self.dst.remove_file(part).await {
-            tracing::warn!(%err, "could not remove a part file that failed verification");
-        }
-        RemoteError::new(
-            ErrorKind::Protocol,
-            self.dst.endpoint(),
-            format!("verification failed: {detail}"),
-        )
-        .at(part)
+/// The verdict on a copy of `size` bytes whose destination holds `written`: sizes must match,
+/// and hashes too when the remote side gave one. The error says what differed.
+pub(crate) fn verdict(
+    size: u64,
+    written: u64,
+    ours: &str,
+    theirs: Option<&str>,
+) -> std::result::Result<Verification, String> {
+    if written != size {
+        return Err(format!("size is {written} bytes, expected {size}"));
     }
+    match theirs {
+        None => Ok(Verification::SizeOnly),
+        Some(theirs) if theirs.eq_ignore_ascii_case(ours) => Ok(Verification::Sha256(ours.into())),
+        Some(theirs) => Err(format!("SHA-256 differs: sent {ours}, server has {theirs}")),
+    }
+}
+
+/// A verification failure: the part is removed so the retry starts clean.
+pub(crate) async fn reject(dst: &dyn Remote, part: &str, detail: String) -> RemoteError {
+    if let Err(err) = dst.remove_file(part).await {
+        tracing::warn!(%err, "could not remove a part file that failed verification");
+    }
+    RemoteError::new(
+        ErrorKind::Protocol,
+        dst.endpoint(),
+        format!("verification failed: {detail}"),
+    )
+    .at(part)
 }
 
 async fn next_chunk(
@@ -457,7 +464,7 @@ async fn next_chunk(
     }
 }
 
-fn cancelled(dst: &dyn Remote, path: &str) -> RemoteError {
+pub(crate) fn cancelled(dst: &dyn Remote, path: &str) -> RemoteError {
     RemoteError::new(ErrorKind::Cancelled, dst.endpoint(), "").at(path)
 }
 

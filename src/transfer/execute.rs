@@ -130,7 +130,7 @@ fn skipped(reason: &str) -> Result<ItemOutcome, RemoteError> {
 }
 
 /// Makes sure `dir` exists on the destination; remote directories are remembered per profile.
-async fn ensure_dir(
+pub(crate) async fn ensure_dir(
     dst: &dyn Remote,
     dir: &str,
     direction: Direction,

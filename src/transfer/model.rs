@@ -147,3 +147,38 @@ pub fn now_us() -> u64 {
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
 }
+
+/// Records for unit tests.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// Queued upload `id` of a `size`-byte file, at queue position `id`, in request 1.
+    pub fn upload(id: u64, size: u64) -> Transfer {
+        Transfer {
+            id,
+            batch: 1,
+            direction: Direction::Upload,
+            kind: ItemKind::File,
+            profile: "p".into(),
+            local_path: format!("/l/{id}"),
+            remote_path: format!("/r/{id}"),
+            state: TransferState::Queued,
+            overwrite: OverwritePolicy::Overwrite,
+            limit: 0,
+            source_size: size,
+            source_mtime: None,
+            offset: 0,
+            bytes_sent: 0,
+            attempts: 0,
+            error: None,
+            verification: None,
+            position: id,
+            created_us: 0,
+            started_us: None,
+            finished_us: None,
+            duration_ms: 0,
+            run_id: None,
+        }
+    }
+}

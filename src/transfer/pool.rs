@@ -97,6 +97,12 @@ impl Pool {
         self.max_connections() * self.share
     }
 
+    /// Whether one connection carries several transfers at once (SFTP), so small uploads can
+    /// travel in bundles.
+    pub fn multiplexes(&self) -> bool {
+        self.share > 1
+    }
+
     /// Forgets a remembered login failure (the user asked to retry).
     pub fn clear_fatal(&self) {
         *lock(&self.fatal) = None;

@@ -86,7 +86,7 @@ async fn five_uploads_with_five_downloads() {
 }
 
 /// 10 x 10 directories with 10 files each, of varied small sizes.
-fn make_tree(root: &Path) {
+pub(crate) fn make_tree(root: &Path) {
     for a in 0..10 {
         for b in 0..10 {
             let dir = root.join(format!("d{a}/e{b}"));
@@ -104,7 +104,7 @@ fn make_tree(root: &Path) {
     std::fs::create_dir_all(root.join("empty/dir")).expect("mkdir");
 }
 
-fn tree(root: &Path) -> Vec<(PathBuf, Option<String>)> {
+pub(crate) fn tree(root: &Path) -> Vec<(PathBuf, Option<String>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bundles;
 mod commands;
 mod concurrency;
 mod crash;

@@ -49,23 +49,48 @@ impl LocalRemote {
     /// Stats a file and, when it holds at most `limit` bytes, reads it too: one trip to a
     /// blocking thread instead of three for the many small files of a tree.
     pub async fn read_small(&self, path: &str, limit: u64) -> Result<(Entry, Option<Bytes>)> {
-        self.blocking(path, move |p| {
-            let mut file = File::open(&p)?;
-            let meta = file.metadata()?;
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.to_string_lossy().into_owned());
-            let entry = entry_from_metadata(&name, &meta, &p);
-            if !meta.is_file() || meta.len() > limit {
-                return Ok((entry, None));
-            }
-            // One byte more than the size shows a file that grew meanwhile (the size check
-            // then fails the copy, and the retry sees the new size).
-            let (data, _) = read_block(&mut file, meta.len() as usize + 1)?;
-            Ok((entry, Some(data)))
+        self.blocking(path, move |p| read_small_file(&p, limit))
+            .await
+    }
+
+    /// [`LocalRemote::read_small`] for many files in one trip to a blocking thread, each
+    /// file's SHA-256 taken there too when `hash`. One result per path, in order.
+    pub async fn read_small_many(
+        &self,
+        paths: &[String],
+        limit: u64,
+        hash: bool,
+    ) -> Vec<Result<SmallFile>> {
+        let owned = paths.to_vec();
+        let read = tokio::task::spawn_blocking(move || {
+            owned
+                .iter()
+                .map(|path| {
+                    let (entry, data) = read_small_file(Path::new(path), limit)?;
+                    let sha256 = data
+                        .as_ref()
+                        .filter(|_| hash)
+                        .map(|data| hex::encode(Sha256::digest(data)));
+                    Ok(SmallFile {
+                        entry,
+                        data,
+                        sha256,
+                    })
+                })
+                .collect::<Vec<std::io::Result<SmallFile>>>()
         })
-        .await
+        .await;
+        match read {
+            Ok(files) => files
+                .into_iter()
+                .zip(paths)
+                .map(|(file, path)| file.map_err(|e| self.err(e, path)))
+                .collect(),
+            Err(join) => paths
+                .iter()
+                .map(|path| Err(self.err(std::io::Error::other(join.to_string()), path)))
+                .collect(),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -79,6 +104,32 @@ impl LocalRemote {
             Err(join) => Err(self.err(std::io::Error::other(join.to_string()), path)),
         }
     }
+}
+
+/// A small local file as read for an upload.
+pub struct SmallFile {
+    pub entry: Entry,
+    /// Its bytes, unless it is not a regular file or holds more than the limit.
+    pub data: Option<Bytes>,
+    /// The SHA-256 (lowercase hex) of `data`, when asked for.
+    pub sha256: Option<String>,
+}
+
+fn read_small_file(path: &Path, limit: u64) -> std::io::Result<(Entry, Option<Bytes>)> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned());
+    let entry = entry_from_metadata(&name, &meta, path);
+    if !meta.is_file() || meta.len() > limit {
+        return Ok((entry, None));
+    }
+    // One byte more than the size shows a file that grew meanwhile (the size check then fails
+    // the copy, and the retry sees the new size).
+    let (data, _) = read_block(&mut file, meta.len() as usize + 1)?;
+    Ok((entry, Some(data)))
 }
 
 /// An entry from local metadata (symlinks described, not followed).

@@ -40,7 +40,7 @@ use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
     Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, ReadStream,
-    Remote, Result, SessionInfo, WholeWrite, WriteStream, read_back_digest,
+    Remote, Result, SessionInfo, WholeFile, WholeWrite, WriteStream, read_back_digest,
 };
 use crate::profile::Profile;
 
@@ -155,43 +155,51 @@ impl Remote for SftpRemote {
     }
 
     async fn home(&self) -> Result<String> {
-        ops::home(&self.conn).await
+        self.conn.guard(ops::home(&self.conn)).await
     }
 
     async fn read_dir(&self, path: &str) -> Result<Vec<Entry>> {
-        ops::read_dir(&self.conn, path).await
+        self.conn.guard(ops::read_dir(&self.conn, path)).await
     }
 
     async fn stat(&self, path: &str) -> Result<Entry> {
-        ops::stat(&self.conn, path).await
+        self.conn.guard(ops::stat(&self.conn, path)).await
     }
 
     async fn mkdir(&self, path: &str) -> Result<()> {
-        ops::mkdir(&self.conn, path).await
+        self.conn.guard(ops::mkdir(&self.conn, path)).await
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {
-        ops::remove_file(&self.conn, path).await
+        self.conn.guard(ops::remove_file(&self.conn, path)).await
     }
 
     async fn remove_dir(&self, path: &str) -> Result<()> {
-        ops::remove_dir(&self.conn, path).await
+        self.conn.guard(ops::remove_dir(&self.conn, path)).await
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        ops::rename(&self.conn, from, to).await
+        self.conn.guard(ops::rename(&self.conn, from, to)).await
     }
 
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>> {
-        Ok(Box::new(ops::read_from(&self.conn, path, offset).await?))
+        let reader = self
+            .conn
+            .guard(ops::read_from(&self.conn, path, offset))
+            .await?;
+        Ok(Box::new(reader))
     }
 
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
-        Ok(Box::new(ops::write_at(&self.conn, path, offset).await?))
+        let writer = self
+            .conn
+            .guard(ops::write_at(&self.conn, path, offset))
+            .await?;
+        Ok(Box::new(writer))
     }
 
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
-        exec::sha256(&self.conn, path).await
+        self.conn.guard(exec::sha256(&self.conn, path)).await
     }
 
     async fn write_whole(
@@ -201,11 +209,44 @@ impl Remote for SftpRemote {
         how: Finish,
         read_back: bool,
     ) -> Result<WholeWrite> {
-        let mut written = whole::write_whole(&self.conn, path, data, how, read_back).await?;
-        if read_back && written.read_back.is_none() {
-            written.read_back = Some(read_back_digest(self, path).await?);
+        let file = WholeFile {
+            path: path.to_string(),
+            data,
+            how,
+            read_back,
+        };
+        let mut results = self.write_wholes(vec![file]).await;
+        results.pop().unwrap_or_else(|| {
+            Err(super::RemoteError::new(
+                super::ErrorKind::Protocol,
+                &self.conn.endpoint,
+                "no answer for the file",
+            )
+            .at(path))
+        })
+    }
+
+    async fn write_wholes(&self, files: Vec<WholeFile>) -> Vec<Result<WholeWrite>> {
+        let written = self
+            .conn
+            .guard(async { Ok(whole::write_wholes(&self.conn, &files).await) });
+        let mut results = match written.await {
+            Ok(results) => results,
+            Err(lost) => files.iter().map(|_| Err(lost.clone())).collect(),
+        };
+        // A read that came back short leaves the rest to a plain read.
+        for (file, result) in files.iter().zip(results.iter_mut()) {
+            if let Ok(written) = result
+                && file.read_back
+                && written.read_back.is_none()
+            {
+                match read_back_digest(self, &file.path).await {
+                    Ok(digest) => written.read_back = Some(digest),
+                    Err(err) => *result = Err(err),
+                }
+            }
         }
-        Ok(written)
+        results
     }
 
     async fn sha256_while_writing(&self, path: &str) -> Option<Box<dyn GrowingHash>> {
@@ -214,11 +255,13 @@ impl Remote for SftpRemote {
     }
 
     async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()> {
-        ops::set_mtime(&self.conn, path, mtime).await
+        self.conn
+            .guard(ops::set_mtime(&self.conn, path, mtime))
+            .await
     }
 
     async fn free_space(&self, path: &str) -> Result<Option<u64>> {
-        self.conn.free_bytes(path).await
+        self.conn.guard(self.conn.free_bytes(path)).await
     }
 
     async fn close(&self) {

@@ -94,6 +94,13 @@ impl SftpReader {
 #[async_trait]
 impl ReadStream for SftpReader {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let conn = self.conn.clone();
+        conn.guard(self.next_chunk_now()).await
+    }
+}
+
+impl SftpReader {
+    async fn next_chunk_now(&mut self) -> Result<Option<Bytes>> {
         if self.done {
             return Ok(None);
         }

@@ -3,7 +3,10 @@
 //! helpers every operation shares (error mapping with the path, free space).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use russh::ChannelMsg;
@@ -12,6 +15,8 @@ use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::rawsession::Limits;
 use russh_sftp::client::{Config as SftpConfig, RawSftpSession};
 use russh_sftp::extensions;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_util::sync::CancellationToken;
 
 use super::errors::{is_generic_failure, session_error, sftp_error, ssh_error};
 use super::handshake::ClientHandler;
@@ -28,6 +33,12 @@ const DEFAULT_READ: u64 = 64 * 1024;
 /// the depth below this. 16 × 255 KiB (the default 8 MiB budget) saturates a fast loopback;
 /// 64 was measured no faster and triples memory.
 const PIPELINE_DEPTH: usize = 64;
+/// Handles open at once for small whole-file writes on one session. OpenSSH's handles are
+/// 4-byte big-endian indexes, and russh-sftp keeps handles as (lossy) UTF-8 strings: an index
+/// of 128 or more becomes a handle the server no longer knows. The server hands out the lowest
+/// free index, so fewer than 128 open at once is safe; streams and listings keep the rest.
+const WHOLE_HANDLES: usize = 96;
+const HANDLES_KEPT: usize = 32;
 /// Bytes of a write or data packet besides its payload (type, id, handle, offset), rounded up.
 const PACKET_HEADROOM: u64 = 1024;
 /// Below this many free bytes, a generic write failure is taken to mean a full disk.
@@ -42,6 +53,8 @@ pub(super) struct Features {
     pub read_len: u32,
     pub write_len: usize,
     pub depth: usize,
+    /// Handles that exchanges of many small writes may hold open at once on this session.
+    pub whole_handles: usize,
 }
 
 impl Features {
@@ -63,6 +76,11 @@ impl Features {
             read_len: read.clamp(1, MAX_IO) as u32,
             write_len: write.clamp(1, MAX_IO) as usize,
             depth: 16,
+            whole_handles: limits.open_handles.map_or(WHOLE_HANDLES, |open| {
+                (open as usize)
+                    .saturating_sub(HANDLES_KEPT)
+                    .clamp(1, WHOLE_HANDLES)
+            }),
         }
     }
 }
@@ -75,6 +93,10 @@ pub(super) struct Connection {
     pub features: Features,
     /// Index of the hashing command that works on this server (`exec::TOOLS`), once known.
     pub hash_tool: std::sync::atomic::AtomicUsize,
+    /// Handles left for small whole-file writes (`features.whole_handles` in all).
+    pub whole_handles: tokio::sync::Semaphore,
+    /// Cancelled when the server's side of the SFTP channel ends.
+    ended: CancellationToken,
 }
 
 impl Connection {
@@ -99,7 +121,9 @@ impl Connection {
             request_timeout_secs: request_timeout(connect_timeout).as_secs(),
             ..SftpConfig::default()
         };
-        let mut sftp = RawSftpSession::new_with_config(coalesced(channel.into_stream()), config);
+        let ended = CancellationToken::new();
+        let stream = coalesced(channel.into_stream(), ended.clone());
+        let mut sftp = RawSftpSession::new_with_config(stream, config);
         let version = sftp
             .init()
             .await
@@ -122,7 +146,29 @@ impl Connection {
             sftp: Arc::new(sftp),
             features,
             hash_tool: std::sync::atomic::AtomicUsize::new(0),
+            whole_handles: tokio::sync::Semaphore::new(features.whole_handles),
+            ended,
         })
+    }
+
+    /// Runs `work` unless the session ends first. russh-sftp answers requests pending when
+    /// its stream ends, but one sent just then waits out its whole timeout for a reply that
+    /// cannot come; this turns it into a lost connection at once.
+    pub async fn guard<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            result = work => result,
+            () = self.ended.cancelled() => Err(self.lost()),
+        }
+    }
+
+    /// The error for work cut short by the end of the session.
+    pub fn lost(&self) -> RemoteError {
+        RemoteError::new(
+            ErrorKind::ConnectionLost,
+            &self.endpoint,
+            "the SFTP session ended",
+        )
     }
 
     /// An SFTP failure about `path`, classified.
@@ -205,19 +251,74 @@ const COALESCE_BUFFER: usize = 512 * 1024;
 
 /// The channel behind a pump that forwards whatever has gathered in one write: requests sent
 /// back to back (a small file's write, read, times and close) leave as one SSH message, which
-/// costs the server one packet and one pipe write instead of four.
-fn coalesced(mut channel: russh::ChannelStream<russh::client::Msg>) -> tokio::io::DuplexStream {
+/// costs the server one packet and one pipe write instead of four. When the server's side ends,
+/// `ended` is cancelled and the pump lets go of both ends, so the SFTP client sees the end too.
+fn coalesced(
+    channel: russh::ChannelStream<russh::client::Msg>,
+    ended: CancellationToken,
+) -> tokio::io::DuplexStream {
     let (ours, mut theirs) = tokio::io::duplex(COALESCE_BUFFER);
+    let mut channel = Watched {
+        inner: channel,
+        ended: ended.clone(),
+    };
     tokio::spawn(async move {
-        let _ = tokio::io::copy_bidirectional_with_sizes(
-            &mut theirs,
-            &mut channel,
-            COALESCE_BUFFER,
-            COALESCE_BUFFER,
-        )
-        .await;
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional_with_sizes(
+                &mut theirs,
+                &mut channel,
+                COALESCE_BUFFER,
+                COALESCE_BUFFER,
+            ) => {}
+            () = ended.cancelled() => {}
+        }
+        ended.cancel();
     });
     ours
+}
+
+/// A stream that cancels `ended` when its reading side reaches its end or fails.
+struct Watched<S> {
+    inner: S,
+    ended: CancellationToken,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let at_end = match &polled {
+            Poll::Ready(Ok(())) => buf.filled().len() == before,
+            Poll::Ready(Err(_)) => true,
+            Poll::Pending => false,
+        };
+        if at_end {
+            self.ended.cancel();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]

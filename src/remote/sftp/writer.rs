@@ -143,6 +143,25 @@ impl SftpWriter {
 #[async_trait]
 impl WriteStream for SftpWriter {
     async fn write(&mut self, chunk: Bytes) -> Result<()> {
+        let conn = self.conn.clone();
+        conn.guard(self.write_now(chunk)).await
+    }
+
+    fn confirmed(&self) -> u64 {
+        self.confirmed
+    }
+
+    async fn finish(mut self: Box<Self>, how: Finish) -> Result<bool> {
+        if let Some(failed) = self.failed.clone() {
+            return Err(failed);
+        }
+        let conn = self.conn.clone();
+        conn.guard(self.drain_and_close(how)).await
+    }
+}
+
+impl SftpWriter {
+    async fn write_now(&mut self, chunk: Bytes) -> Result<()> {
         if let Some(failed) = &self.failed {
             return Err(failed.clone());
         }
@@ -157,17 +176,6 @@ impl WriteStream for SftpWriter {
             }
         }
         Ok(())
-    }
-
-    fn confirmed(&self) -> u64 {
-        self.confirmed
-    }
-
-    async fn finish(mut self: Box<Self>, how: Finish) -> Result<bool> {
-        if let Some(failed) = self.failed.clone() {
-            return Err(failed);
-        }
-        self.drain_and_close(how).await
     }
 }
 

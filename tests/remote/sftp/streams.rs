@@ -207,3 +207,48 @@ async fn writes_small_files_whole(target: &Target) {
     );
 }
 twins!(writes_small_files_whole => whole_in_process, whole_real);
+
+/// Many small files at once on one connection: several exchanges of 64 files each run
+/// together (more files open than OpenSSH's handle numbers russh-sftp can hold, were they all
+/// open at once), every file lands whole, and a batch of renames puts them in place.
+async fn writes_many_small_files_at_once(target: &Target) {
+    let remote = target.connect().await;
+    let how = ferry::remote::Finish::default();
+    let mut expected = Vec::new();
+    let exchanges = (0..6).map(|group| {
+        let files: Vec<ferry::remote::WholeFile> = (0..64)
+            .map(|i| ferry::remote::WholeFile {
+                path: target.path(&format!("many-{group}-{i}.part")),
+                data: Bytes::from(random_bytes(100 + i * 7)),
+                how,
+                read_back: true,
+            })
+            .collect();
+        expected.extend(files.iter().map(|f| (f.path.clone(), f.data.clone())));
+        remote.write_wholes(files)
+    });
+    let results: Vec<_> = futures::future::join_all(exchanges.collect::<Vec<_>>())
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    for ((_, data), result) in expected.iter().zip(&results) {
+        let written = result.as_ref().expect("written");
+        assert_eq!(
+            written.read_back,
+            Some((data.len() as u64, sha256_hex(data)))
+        );
+    }
+    let pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(path, _)| (path.clone(), path.trim_end_matches(".part").to_string()))
+        .collect();
+    for renamed in remote.rename_all(&pairs).await {
+        renamed.expect("renamed");
+    }
+    for ((_, data), (_, to)) in expected.iter().zip(&pairs) {
+        let name = to.rsplit('/').next().expect("name");
+        assert_eq!(std::fs::read(target.disk(name)).unwrap(), data.as_ref());
+    }
+}
+twins!(writes_many_small_files_at_once => many_wholes_in_process, many_wholes_real);
