@@ -92,7 +92,7 @@ pub struct QueueSnapshot {
     pub running: usize,
     pub queued: usize,
     pub paused: usize,
-    /// Sum of the running transfers' rates.
+    /// Bytes per second sent lately, by running transfers and those that finished meanwhile.
     pub rate: u64,
     /// Bytes done and total over every unfinished transfer.
     pub done_bytes: u64,

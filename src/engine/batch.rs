@@ -322,7 +322,7 @@ pub(crate) fn finish_if_done(shared: &Shared, batch: u64) {
 impl Shared {
     /// Each stream's share of the memory budget: its own cap, or the total split over the
     /// transfers that may run at once, whichever is smaller.
-    fn in_flight_bytes(&self) -> usize {
+    pub(crate) fn in_flight_bytes(&self) -> usize {
         let transfer = &self.config.transfer;
         let share = transfer.memory_total.0 / u64::from(transfer.max_concurrent.max(1));
         transfer.memory_per_transfer.0.min(share) as usize

@@ -159,6 +159,10 @@ pub struct Queue {
     /// Transfers marked running (some may have stopped since; checked on use).
     running_ids: BTreeSet<u64>,
     next_position: u64,
+    /// Bytes sent by transfers that have left the queue, and the rate of all bytes sent: small
+    /// files finish between two snapshots and would never show in a running transfer's rate.
+    sent_by_gone: u64,
+    rate: RateMeter,
 }
 
 impl Queue {
@@ -199,6 +203,7 @@ impl Queue {
 
     pub fn remove(&mut self, id: u64) -> Option<Item> {
         let item = self.items.remove(&id)?;
+        self.sent_by_gone += item.progress.sent.load(Ordering::Relaxed);
         self.order
             .remove(&item.record.profile, item.record.position, id);
         self.running_ids.remove(&id);
@@ -342,6 +347,19 @@ impl Queue {
         ))
     }
 
+    /// Bytes per second sent lately by all transfers, running or finished since.
+    fn total_rate(&mut self) -> u64 {
+        let sent = self.sent_by_gone
+            + self
+                .items
+                .values()
+                .map(|i| i.progress.sent.load(Ordering::Relaxed))
+                .sum::<u64>();
+        let running = self.running_items().next().is_some();
+        self.rate.update(sent, running);
+        self.rate.rate
+    }
+
     /// Updates rates and builds the watchers' snapshot.
     pub fn snapshot(&mut self) -> QueueSnapshot {
         for item in self.items.values_mut() {
@@ -349,6 +367,7 @@ impl Queue {
             item.rate
                 .update(done, item.record.state == TransferState::Running);
         }
+        let rate = self.total_rate();
         let mut running: Vec<TransferView> = self
             .items
             .values()
@@ -366,7 +385,7 @@ impl Queue {
             running: running.len(),
             queued: self.count(TransferState::Queued),
             paused: self.count(TransferState::Paused),
-            rate: running.iter().map(|v| v.rate).sum(),
+            rate,
             ..QueueSnapshot::default()
         };
         for item in self.items.values() {

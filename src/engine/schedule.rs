@@ -89,7 +89,9 @@ fn claim_starts(
     ids: Vec<u64>,
     bundling: &HashSet<String>,
 ) -> Vec<Vec<worker::Claim>> {
-    let bytes = (shared.config.transfer.memory_per_transfer.0 / 4).max(BUNDLE_FILE_LIMIT);
+    // A bundle's bytes are held about four times over: read, in the write requests, in
+    // their packets and read back.
+    let bytes = (shared.in_flight_bytes() as u64 / 4).max(BUNDLE_FILE_LIMIT);
     let mut starts = Vec::new();
     for id in ids {
         let Some(item) = queue.get(id) else {
