@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # ferry against OpenSSH sftp/scp (and lftp, rclone where installed) on one loopback sshd, in one
 # run: 1 GiB upload and download, connect+auth, 2,000 small files, 5 concurrent uploads.
-# Needs root (it starts sshd as root with a throwaway config). Results: bench/RESULTS.md.
+# Needs root (it starts sshd as root with a throwaway config). Every tool logs in as a plain
+# account, ferrybench, as on a real server: root's .bashrc on a development machine (pyenv,
+# cargo) runs for each session's sftp-server and once cost every tool ~0.15 s a session.
+# Results: bench/RESULTS.md.
 source "$(dirname "$0")/common.sh"
 need hyperfine sftp scp ssh ssh-keygen /usr/sbin/sshd /usr/bin/time python3
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sshd needs it)" >&2; exit 1; }
 
 build_ferry
 on_tmpfs
+USER_NAME=ferrybench
+id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
+# sshd refuses a locked account (no PAM here); '*' unlocks it for keys without a password.
+[ "$(passwd -S "$USER_NAME" | awk '{print $2}')" = L ] && usermod -p '*' "$USER_NAME"
 rm -rf "$WORK/sshd" "$WORK/data" "$WORK/dst" "$WORK/small-dst" "$WORK/rss.tsv" "$WORK"/*.json "$WORK"/*.commands
 mkdir -p "$WORK/sshd" "$WORK/dst" "$WORK/down"
+chown "$USER_NAME" "$WORK/dst"
 PORT=$(free_port)
 KEY="$WORK/sshd/client_key"
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$KEY"
+chmod 0755 "$WORK/sshd"
+chmod 0644 "$KEY.pub"
 cat > "$WORK/sshd/config" <<CONF
 ListenAddress 127.0.0.1:$PORT
 HostKey $WORK/sshd/host_key
 PidFile $WORK/sshd/pid
 AuthorizedKeysFile $KEY.pub
-PermitRootLogin prohibit-password
 PasswordAuthentication no
 StrictModes no
 UsePAM no
@@ -33,7 +42,7 @@ for _ in $(seq 50); do ssh-keyscan -p "$PORT" 127.0.0.1 >/dev/null 2>&1 && break
 
 SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$KEY")
 export FERRY_DATA_DIR="$WORK/data"
-"$FERRY" profile add bench "sftp://root@127.0.0.1:$PORT" --key "$KEY" --max-connections 5 >/dev/null
+"$FERRY" profile add bench "sftp://$USER_NAME@127.0.0.1:$PORT" --key "$KEY" --max-connections 5 >/dev/null
 "$FERRY" --host-key-policy accept-new test bench >/dev/null
 
 make_file "$WORK/src/1g.bin" 1024
@@ -51,8 +60,8 @@ ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $WORK/dst/1g.bin")
 compare upload \
   "ferry put" "$FERRY put $WORK/src/1g.bin bench:$WORK/dst" \
   "ferry put (no sha256 check)" "$FERRY --config $NOVERIFY put $WORK/src/1g.bin bench:$WORK/dst" \
-  "sftp put" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/put.batch root@127.0.0.1" \
-  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT $WORK/src/1g.bin root@127.0.0.1:$WORK/dst/1g.bin"
+  "sftp put" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/put.batch $USER_NAME@127.0.0.1" \
+  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT $WORK/src/1g.bin $USER_NAME@127.0.0.1:$WORK/dst/1g.bin"
 
 fi
 if want download; then
@@ -61,18 +70,18 @@ ROUNDS=$RUNS WARMUP=1; HF_OPTS=(--prepare "rm -f $WORK/down/1g.bin")
 compare download \
   "ferry get" "$FERRY get bench:$WORK/src/1g.bin $WORK/down" \
   "ferry get (no sha256 check)" "$FERRY --config $NOVERIFY get bench:$WORK/src/1g.bin $WORK/down" \
-  "sftp get" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/get.batch root@127.0.0.1" \
-  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT root@127.0.0.1:$WORK/src/1g.bin $WORK/down/1g.bin"
+  "sftp get" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/get.batch $USER_NAME@127.0.0.1" \
+  "scp" "scp -q ${SSH_OPTS[*]} -P $PORT $USER_NAME@127.0.0.1:$WORK/src/1g.bin $WORK/down/1g.bin"
 
 fi
 if want memory; then
 echo "== peak memory"
 rm -f "$WORK/dst/1g.bin" "$WORK/down/1g.bin"
 peak_rss "ferry put 1 GiB" "$FERRY" put "$WORK/src/1g.bin" "bench:$WORK/dst"
-peak_rss "sftp put 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/put.batch" root@127.0.0.1
+peak_rss "sftp put 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/put.batch" $USER_NAME@127.0.0.1
 peak_rss "ferry get 1 GiB" "$FERRY" get "bench:$WORK/src/1g.bin" "$WORK/down"
 rm -f "$WORK/down/1g.bin"
-peak_rss "sftp get 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/get.batch" root@127.0.0.1
+peak_rss "sftp get 1 GiB" sftp -q "${SSH_OPTS[@]}" -P "$PORT" -b "$WORK/get.batch" $USER_NAME@127.0.0.1
 
 fi
 if want connect; then
@@ -80,7 +89,7 @@ echo "== connect + authenticate"
 ROUNDS=20 WARMUP=2; HF_OPTS=()
 compare connect \
   "ferry test" "$FERRY test bench" \
-  "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT root@127.0.0.1 true"
+  "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT $USER_NAME@127.0.0.1 true"
 
 fi
 if want small; then
@@ -94,17 +103,17 @@ if [ ! -d "$WORK/small" ]; then
 fi
 echo "put -r $WORK/small $WORK/small-dst/" > "$WORK/putr.batch"
 SMALL=("ferry put -r" "$FERRY put -r $WORK/small bench:$WORK/small-dst"
-       "sftp put -r" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/putr.batch root@127.0.0.1")
+       "sftp put -r" "sftp -q ${SSH_OPTS[*]} -P $PORT -b $WORK/putr.batch $USER_NAME@127.0.0.1")
 if command -v lftp >/dev/null; then
-  SMALL+=("lftp mirror -R -P 5" "lftp -e 'set sftp:connect-program \"ssh -a -x ${SSH_OPTS[*]}\"; mirror -R -P 5 $WORK/small $WORK/small-dst/small; quit' sftp://root:x@127.0.0.1:$PORT")
+  SMALL+=("lftp mirror -R -P 5" "lftp -e 'set sftp:connect-program \"ssh -a -x ${SSH_OPTS[*]}\"; mirror -R -P 5 $WORK/small $WORK/small-dst/small; quit' sftp://$USER_NAME:x@127.0.0.1:$PORT")
 fi
-ROUNDS=$RUNS WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
+ROUNDS=$RUNS WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst; chown $USER_NAME $WORK/small-dst")
 compare small "${SMALL[@]}"
 # rclone runs md5sum on the server for every file and takes minutes: one run is enough.
 rm -f "$WORK/small-slow.json"
 if command -v rclone >/dev/null && [ -z "${SKIP_RCLONE:-}" ]; then
-  ROUNDS=1 WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst")
-  compare small-slow "rclone copy --transfers 5" "rclone copy --transfers 5 --sftp-host 127.0.0.1 --sftp-port $PORT --sftp-user root --sftp-key-file $KEY $WORK/small :sftp:$WORK/small-dst/small"
+  ROUNDS=1 WARMUP=0; HF_OPTS=(--prepare "rm -rf $WORK/small-dst; mkdir -p $WORK/small-dst; chown $USER_NAME $WORK/small-dst")
+  compare small-slow "rclone copy --transfers 5" "rclone copy --transfers 5 --sftp-host 127.0.0.1 --sftp-port $PORT --sftp-user $USER_NAME --sftp-key-file $KEY $WORK/small :sftp:$WORK/small-dst/small"
 fi
 
 fi

@@ -87,14 +87,21 @@ pub async fn execute_bundle(
         let member = &members[index];
         let part = target(&member.record, options);
         let checked = match written {
-            Ok(written) => check(dst, &part, &file, written, options).await,
+            Ok(written) => {
+                member
+                    .progress
+                    .sent
+                    .fetch_add(file.entry.size, Ordering::Relaxed);
+                check(dst, &part, &file, written, options).await
+            }
             Err(err) => Err(err),
         };
         match checked {
             Ok(verification) if !member.cancel.is_cancelled() => {
-                let len = file.entry.size;
-                member.progress.done.store(len, Ordering::Relaxed);
-                member.progress.sent.fetch_add(len, Ordering::Relaxed);
+                member
+                    .progress
+                    .done
+                    .store(file.entry.size, Ordering::Relaxed);
                 renames.push((index, part, verification));
             }
             Ok(_) => outcomes[index] = Some(Err(cancelled(dst, &part))),

@@ -147,6 +147,21 @@ pub async fn enqueue(client: &EngineClient, request: TransferRequest) -> u64 {
     }
 }
 
+/// The history, newest first: at most `limit` records, only failed ones if `failed_only`.
+pub async fn history(
+    client: &EngineClient,
+    limit: usize,
+    failed_only: bool,
+) -> Vec<ferry::transfer::model::Transfer> {
+    match client
+        .request(Request::History { limit, failed_only })
+        .await
+    {
+        Response::History { transfers } => transfers,
+        other => panic!("history: {other:?}"),
+    }
+}
+
 /// Collects events until every batch in `batches` is done (or the timeout passes).
 pub async fn wait_batches(
     watch: &mut Subscription,

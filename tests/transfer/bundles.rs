@@ -13,7 +13,7 @@ use ferry::remote::ErrorKind;
 use ferry::transfer::model::{Direction, Transfer, TransferState};
 
 use crate::concurrency::{make_tree, tree};
-use crate::support::engine::{EngineFixture, enqueue, request, sha256_file, wait_batches};
+use crate::support::engine::{EngineFixture, enqueue, history, request, sha256_file, wait_batches};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
 /// Files in `make_tree`'s tree, and its directories (with the top one).
@@ -42,19 +42,6 @@ async fn upload_tree(client: &EngineClient, fx: &EngineFixture) -> (u64, std::pa
     )
     .await;
     (batch, site)
-}
-
-async fn history(client: &EngineClient) -> Vec<Transfer> {
-    match client
-        .request(Request::History {
-            limit: 10_000,
-            failed_only: false,
-        })
-        .await
-    {
-        Response::History { transfers } => transfers,
-        other => panic!("{other:?}"),
-    }
 }
 
 /// Every file under a final name on the server is whole: the same bytes as its source.
@@ -87,7 +74,7 @@ async fn a_refused_file_fails_alone_while_its_bundle_arrives() {
     assert_eq!(summaries.failed, 2, "{summaries:?}");
     assert_eq!(summaries.done, FILES - 2 + DIRS);
 
-    let failed: Vec<Transfer> = history(&client)
+    let failed: Vec<Transfer> = history(&client, 10_000, false)
         .await
         .into_iter()
         .filter(|t| t.state == TransferState::Failed)
@@ -163,7 +150,7 @@ async fn bundles_survive_dropped_connections() {
     assert_eq!(summaries[0].done, FILES + DIRS);
     assert!(server.connections() > 4, "the drops happened");
     assert!(events.iter().any(|e| matches!(e, Event::Retrying { .. })));
-    let retried = history(&client)
+    let retried = history(&client, 10_000, false)
         .await
         .iter()
         .filter(|t| t.attempts > 1)

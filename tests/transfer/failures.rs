@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use ferry::engine::api::{Event, Request, Response};
+use ferry::engine::api::{Event, Request};
 use ferry::profile::Protocol;
 use ferry::remote::ErrorKind;
 use ferry::transfer::model::{Direction, Transfer, TransferState};
 
-use crate::support::engine::{EngineFixture, enqueue, random_file, request, wait_batches};
+use crate::support::engine::{EngineFixture, enqueue, history, random_file, request, wait_batches};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
 async fn failed_record(
@@ -34,18 +34,9 @@ async fn failed_record(
     .await;
     let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(60)).await;
     assert_eq!(summaries[0].failed, 1, "{summaries:?}");
-    let history = match client
-        .request(Request::History {
-            limit: 10,
-            failed_only: true,
-        })
-        .await
-    {
-        Response::History { transfers } => transfers,
-        other => panic!("{other:?}"),
-    };
+    let failed = history(&client, 10, true).await;
     client.request(Request::Shutdown).await;
-    (history.into_iter().next().expect("failed transfer"), events)
+    (failed.into_iter().next().expect("failed transfer"), events)
 }
 
 fn no_retries(events: &[Event]) {

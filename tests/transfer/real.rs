@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ferry::engine::api::{Event, Request, Response};
+use ferry::engine::api::{Event, Request};
 use ferry::engine::{EngineClient, Subscription};
 use ferry::profile::Protocol;
 use ferry::remote::ErrorKind;
@@ -16,7 +16,7 @@ use ferry::transfer::model::{Direction, Transfer, TransferState};
 use rand::Rng;
 
 use crate::support::engine::{
-    EngineFixture, enqueue, random_file, request, sha256_file, wait_batches,
+    EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
 };
 use crate::support::real_servers::{
     RealSshd, RealVsftpd, SshdOptions, VsftpdOptions, skip_without_real_servers, test_user,
@@ -86,16 +86,7 @@ fn failures(events: &[Event]) -> Vec<String> {
 
 /// The newest transfer's record.
 async fn newest(client: &EngineClient) -> Transfer {
-    match client
-        .request(Request::History {
-            limit: 1,
-            failed_only: false,
-        })
-        .await
-    {
-        Response::History { mut transfers } => transfers.remove(0),
-        other => panic!("{other:?}"),
-    }
+    history(client, 1, false).await.remove(0)
 }
 
 async fn drops_round_trip(

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use ferry::engine::api::{Event, Request, Response};
+use ferry::engine::api::{Event, Request};
 use ferry::engine::{EngineClient, Subscription};
 use ferry::profile::Protocol;
 use ferry::transfer::model::{Direction, TransferState};
 use rand::Rng;
 
 use crate::support::engine::{
-    EngineFixture, enqueue, random_file, request, sha256_file, wait_batches,
+    EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
 };
 use crate::support::ftp_server::{FtpServer, FtpServerConfig};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
@@ -72,22 +72,12 @@ async fn watch_batch(
 }
 
 async fn history_attempts(client: &EngineClient, id: u64) -> u32 {
-    match client
-        .request(Request::History {
-            limit: 100,
-            failed_only: false,
-        })
+    history(client, 100, false)
         .await
-    {
-        Response::History { transfers } => {
-            transfers
-                .iter()
-                .find(|t| t.id == id)
-                .expect("in history")
-                .attempts
-        }
-        other => panic!("{other:?}"),
-    }
+        .iter()
+        .find(|t| t.id == id)
+        .expect("in history")
+        .attempts
 }
 
 async fn check_upload(
