@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use tokio_util::sync::CancellationToken;
 
 use super::copy::{
-    CopyOptions, PART_SUFFIX, Progress, Verification, WHOLE_LIMIT, cancelled, reject, verdict,
+    CopyOptions, Progress, Verification, WHOLE_LIMIT, cancelled, reject, verdict, write_target,
 };
 use super::execute::{ItemOutcome, ensure_dir, execute};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
@@ -85,7 +85,7 @@ pub async fn execute_bundle(
     let mut renames = Vec::new();
     for ((index, file), written) in pending.into_iter().zip(written) {
         let member = &members[index];
-        let part = target(&member.record, options);
+        let part = write_target(&member.record.remote_path, options.atomic);
         let checked = match written {
             Ok(written) => {
                 member
@@ -133,14 +133,6 @@ pub async fn execute_bundle(
         .collect()
 }
 
-/// Where a member's bytes are written: its part file, or its final name in place.
-fn target(record: &Transfer, options: &CopyOptions) -> String {
-    match options.atomic {
-        true => format!("{}{PART_SUFFIX}", record.remote_path),
-        false => record.remote_path.clone(),
-    }
-}
-
 /// Makes the members' remote directories; a member whose directory fails takes its error.
 async fn make_parents(
     members: &[Member],
@@ -180,7 +172,7 @@ async fn write(
         member.record.source_mtime = file.entry.mtime;
         member.progress.start_at(0, file.entry.size);
         files.push(WholeFile {
-            path: target(&member.record, options),
+            path: write_target(&member.record.remote_path, options.atomic),
             data,
             how: Finish {
                 sync: false,

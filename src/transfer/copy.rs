@@ -20,6 +20,14 @@ use crate::remote::{
 /// The suffix of a file being written.
 pub const PART_SUFFIX: &str = ".ferry-part";
 
+/// Where a copy to `path` writes its bytes: the part file, or `path` itself when not atomic.
+pub fn write_target(path: &str, atomic: bool) -> String {
+    match atomic {
+        true => format!("{path}{PART_SUFFIX}"),
+        false => path.to_string(),
+    }
+}
+
 /// Up to this size, a copy is checked by reading the remote side's bytes back and hashing
 /// them here: one more round trip beats starting a hashing process on the server per file,
 /// and it works on servers that cannot hash at all.
@@ -126,11 +134,7 @@ impl FileCopy<'_> {
     /// Copies, verifies, dates and renames into place.
     pub async fn run(&self) -> Result<CopyOutcome> {
         let size = self.source.size;
-        let target = if self.options.atomic {
-            format!("{}{PART_SUFFIX}", self.dst_path)
-        } else {
-            self.dst_path.to_string()
-        };
+        let target = write_target(self.dst_path, self.options.atomic);
         // A small upload starts over rather than resume: that costs less than asking.
         let whole = size <= WHOLE_LIMIT && !self.dst.is_local();
         let offset = if self.options.resume && !whole {

@@ -14,6 +14,8 @@ use ferry::transfer::model::{Direction, OverwritePolicy, TransferRequest};
 use ferry::vault::{Argon2Cost, Unlock, VaultHeader, VaultKey};
 use secrecy::SecretString;
 
+use super::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER};
+
 pub struct EngineFixture {
     pub dir: tempfile::TempDir,
     pub config: Config,
@@ -43,6 +45,14 @@ impl EngineFixture {
         .expect("vault");
         store.init_vault(&header).expect("init vault");
         fixture
+    }
+
+    /// A fixture with profile `srv` for the in-process SFTP server on `port` (its default
+    /// user); `tweak` adjusts the config.
+    pub fn with_sftp(port: u16, tweak: impl FnOnce(&mut Config)) -> EngineFixture {
+        let fx = EngineFixture::new(tweak);
+        fx.add_profile("srv", Protocol::Sftp, port, DEFAULT_USER, DEFAULT_PASSWORD);
+        fx
     }
 
     pub fn data_dir(&self) -> PathBuf {

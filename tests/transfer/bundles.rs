@@ -14,23 +14,11 @@ use ferry::transfer::model::{Direction, Transfer, TransferState};
 
 use crate::concurrency::{make_tree, tree};
 use crate::support::engine::{EngineFixture, enqueue, history, request, sha256_file, wait_batches};
-use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+use crate::support::sftp_server::{SftpServer, SftpServerConfig};
 
 /// Files in `make_tree`'s tree, and its directories (with the top one).
 const FILES: usize = 1000;
 const DIRS: usize = 113;
-
-fn fixture(server: &SftpServer) -> EngineFixture {
-    let fx = EngineFixture::new(|_| {});
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
-    fx
-}
 
 async fn upload_tree(client: &EngineClient, fx: &EngineFixture) -> (u64, std::path::PathBuf) {
     let site = fx.local("src").join("site");
@@ -62,7 +50,7 @@ async fn a_refused_file_fails_alone_while_its_bundle_arrives() {
         ..SftpServerConfig::default()
     })
     .await;
-    let fx = fixture(&server);
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
     let mut watch = client.subscribe();
     let (batch, site) = upload_tree(&client, &fx).await;
@@ -141,7 +129,7 @@ async fn bundles_survive_dropped_connections() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
     // Cut the first connections part way through what the tree needs (~2.5 MB each way).
     server.queue_drops([300 << 10, 700 << 10, 200 << 10, 500 << 10]);
-    let fx = fixture(&server);
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
     let mut watch = client.subscribe();
     let (batch, site) = upload_tree(&client, &fx).await;
@@ -167,7 +155,7 @@ async fn a_stop_mid_bundle_leaves_no_partial_file_and_resumes() {
         ..SftpServerConfig::default()
     })
     .await;
-    let fx = fixture(&server);
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
     let mut watch = client.subscribe();
     let (_, site) = upload_tree(&client, &fx).await;

@@ -126,14 +126,7 @@ pub(crate) fn tree(root: &Path) -> Vec<(PathBuf, Option<String>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recursive_upload_of_a_thousand_files_arrives_as_the_same_tree() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let fx = EngineFixture::new(|_| {});
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let local = fx.local("src");
     let tree_root = local.join("site");
     make_tree(&tree_root);

@@ -9,7 +9,7 @@ use ferry::remote::ErrorKind;
 use ferry::transfer::model::{Direction, Transfer, TransferState};
 
 use crate::support::engine::{EngineFixture, enqueue, history, random_file, request, wait_batches};
-use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+use crate::support::sftp_server::{DEFAULT_USER, SftpServer, SftpServerConfig};
 
 async fn failed_record(
     fx: &EngineFixture,
@@ -54,14 +54,7 @@ async fn permission_denied_fails_fast() {
     })
     .await;
     std::fs::create_dir(server.root().join("locked")).expect("mkdir");
-    let fx = EngineFixture::new(|_| {});
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let (record, events) = failed_record(&fx, "srv", "/locked", 1 << 20).await;
     no_retries(&events);
     assert_eq!(record.state, TransferState::Failed);
@@ -84,14 +77,7 @@ async fn no_space_fails_fast_and_leaves_no_final_file() {
         ..SftpServerConfig::default()
     })
     .await;
-    let fx = EngineFixture::new(|_| {});
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let (record, events) = failed_record(&fx, "srv", "/", 4 << 20).await;
     no_retries(&events);
     assert_eq!(record.attempts, 1);

@@ -5,13 +5,12 @@ use std::time::{Duration, Instant};
 
 use ferry::engine::EngineClient;
 use ferry::engine::api::{BatchSummary, Request};
-use ferry::profile::Protocol;
 use ferry::transfer::model::{Direction, OverwritePolicy};
 
 use crate::support::engine::{
     EngineFixture, enqueue, random_file, request, sha256_file, wait_batches,
 };
-use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+use crate::support::sftp_server::{SftpServer, SftpServerConfig};
 
 async fn upload(
     client: &EngineClient,
@@ -44,14 +43,7 @@ fn set_mtime(path: &std::path::Path, secs: u64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn overwrite_policies_do_what_they_say() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let fx = EngineFixture::new(|_| {});
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let file = fx.local("src").join("doc.txt");
     let remote = server.root().join("doc.txt");
     std::fs::write(&file, "new content, longer than the old").expect("write");
@@ -120,14 +112,7 @@ async fn overwrite_policies_do_what_they_say() {
 #[tokio::test(flavor = "multi_thread")]
 async fn in_place_writes_when_atomic_is_off() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let fx = EngineFixture::new(|c| c.transfer.atomic = false);
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |c| c.transfer.atomic = false);
     let file = fx.local("src").join("direct.bin");
     random_file(&file, 3 << 20, 4);
     let client = fx.start();
@@ -153,14 +138,7 @@ async fn in_place_writes_when_atomic_is_off() {
 #[tokio::test(flavor = "multi_thread")]
 async fn global_bandwidth_limit_holds_the_rate_down() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
-    let fx = EngineFixture::new(|c| c.transfer.bandwidth_limit.0 = 2 << 20);
-    fx.add_profile(
-        "srv",
-        Protocol::Sftp,
-        server.port(),
-        DEFAULT_USER,
-        DEFAULT_PASSWORD,
-    );
+    let fx = EngineFixture::with_sftp(server.port(), |c| c.transfer.bandwidth_limit.0 = 2 << 20);
     let file = fx.local("src").join("limited.bin");
     random_file(&file, 3 << 20, 5);
     let client = fx.start();
