@@ -6,6 +6,7 @@
 //! - [`store`]: the one redb file holding profiles, settings, the system log and transfer history.
 //! - [`profile`] and [`ssh_config`]: server profiles, their URLs and import from `~/.ssh/config`.
 //! - [`remote`]: the `Remote` trait with SFTP, FTP/FTPS and local implementations, and host-key trust.
+//! - [`text`]: server names kept as exact bytes, and the one escaping of server text for terminals.
 //! - [`cli`]: the command line, a thin layer over the rest.
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod profile;
 pub mod remote;
 pub mod ssh_config;
 pub mod store;
+pub mod text;
 pub mod transfer;
 pub mod units;
 pub mod vault;
