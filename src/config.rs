@@ -76,6 +76,9 @@ pub struct TransferConfig {
     pub memory_per_transfer: ByteSize,
     /// Data in flight over all transfers.
     pub memory_total: ByteSize,
+    /// What a transfer set to ask does with an existing destination when nobody is attached
+    /// to answer: overwrite, skip, resume, newer-only or rename.
+    pub if_exists: crate::transfer::model::OverwritePolicy,
 }
 
 impl Default for TransferConfig {
@@ -91,6 +94,7 @@ impl Default for TransferConfig {
             preserve_mtime: true,
             memory_per_transfer: ByteSize(8 << 20),
             memory_total: ByteSize(48 << 20),
+            if_exists: crate::transfer::model::OverwritePolicy::Overwrite,
         }
     }
 }
@@ -245,6 +249,12 @@ impl Config {
         let transfer = &self.transfer;
         if !(1..=64).contains(&transfer.max_concurrent) {
             return Err(("transfer.max_concurrent", "must be between 1 and 64".into()));
+        }
+        if transfer.if_exists == crate::transfer::model::OverwritePolicy::Ask {
+            return Err((
+                "transfer.if_exists",
+                "decides when nobody can be asked: use overwrite, skip, resume, newer-only or rename".into(),
+            ));
         }
         if !(1..=100).contains(&transfer.retry_attempts) {
             return Err((

@@ -2,6 +2,7 @@
 //! first-value-wins rule, wildcard and negated patterns, `Include` (with globs, relative to
 //! `~/.ssh`), and the `HostName`, `User`, `Port` and `IdentityFile` keywords.
 
+use crate::profile::{Profile, Protocol, local_user, parse_port, validate_name};
 use std::path::{Path, PathBuf};
 
 /// One concrete host alias with its effective settings.
@@ -281,6 +282,25 @@ fn expand_tokens(text: &str, hostname: &str, alias: &str, user: Option<&str>) ->
         }
     }
     out
+}
+
+/// The SFTP profile for one concrete host: its IdentityFile, or the agent without one.
+pub fn to_profile(host: &SshHost) -> Result<Profile, String> {
+    validate_name(&host.alias).map_err(|e| e.to_string())?;
+    let port = match &host.port {
+        Some(port) => parse_port(port).map_err(|e| e.to_string())?,
+        None => 22,
+    };
+    if let Some(key) = &host.identity_file
+        && let Err(err) = std::fs::File::open(key)
+    {
+        return Err(format!("IdentityFile {}: {err}", key.display()));
+    }
+    let user = host.user.clone().unwrap_or_else(local_user);
+    let mut profile = Profile::new(&host.alias, Protocol::Sftp, &host.hostname, port, &user);
+    profile.agent = host.identity_file.is_none();
+    profile.key_file = host.identity_file.clone();
+    Ok(profile)
 }
 
 #[cfg(test)]

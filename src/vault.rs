@@ -100,6 +100,37 @@ pub struct Argon2Cost {
     pub passes: u32,
 }
 
+impl Argon2Cost {
+    /// The cost `[vault]` asks for new passphrases.
+    pub fn from_config(config: &crate::config::VaultConfig) -> Argon2Cost {
+        Argon2Cost {
+            memory_kib: (config.argon2_memory.0 / 1024) as u32,
+            passes: config.argon2_passes,
+        }
+    }
+}
+
+/// The key file that unlocks a key-file vault: `FERRY_KEY_FILE`, `vault.key_file`, systemd's
+/// credential, or the path recorded when the vault was set up (`hint`).
+pub fn find_key_file(
+    config: &crate::config::VaultConfig,
+    hint: Option<&PathBuf>,
+) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("FERRY_KEY_FILE") {
+        return Some(PathBuf::from(path));
+    }
+    if let Some(path) = &config.key_file {
+        return Some(crate::paths::expand_tilde(&path.to_string_lossy()));
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = PathBuf::from(dir).join("ferry.key");
+        if path.exists() {
+            return Some(path);
+        }
+    }
+    hint.cloned()
+}
+
 impl Default for Argon2Cost {
     fn default() -> Self {
         Argon2Cost {

@@ -10,7 +10,7 @@ use super::secrets;
 use crate::config::Config;
 use crate::paths::Paths;
 use crate::store::Store;
-use crate::vault::{Argon2Cost, Kdf, Unlock, VaultKey};
+use crate::vault::{Argon2Cost, Kdf, Unlock, VaultKey, find_key_file};
 
 /// Paths and config for one run.
 pub struct Context {
@@ -43,10 +43,7 @@ impl Context {
 
     /// Argon2id cost for new passphrases, from the config.
     pub fn argon2_cost(&self) -> Argon2Cost {
-        Argon2Cost {
-            memory_kib: (self.config.vault.argon2_memory.0 / 1024) as u32,
-            passes: self.config.vault.argon2_passes,
-        }
+        Argon2Cost::from_config(&self.config.vault)
     }
 
     /// Unlocks the vault of `store`, asking for the passphrase on the terminal if need be.
@@ -55,33 +52,15 @@ impl Context {
             .vault_header()?
             .ok_or(crate::store::StoreError::VaultNotInitialised)?;
         let unlock = match &header.kdf {
-            Kdf::KeyFile { hint } => Unlock::KeyFile(self.key_file(hint.as_ref())?),
+            Kdf::KeyFile { hint } => match find_key_file(&self.config.vault, hint.as_ref()) {
+                Some(path) => Unlock::KeyFile(path),
+                None => bail!(
+                    "vault locked: set FERRY_KEY_FILE or vault.key_file to the vault's key file"
+                ),
+            },
             Kdf::Argon2id { .. } => Unlock::Passphrase(current_passphrase()?),
         };
         Ok(header.unlock(&unlock)?)
-    }
-
-    /// The key file to use: `FERRY_KEY_FILE`, `vault.key_file`, systemd's credential, or the path
-    /// recorded when the vault was set up.
-    fn key_file(&self, hint: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
-        if let Some(path) = std::env::var_os("FERRY_KEY_FILE") {
-            return Ok(PathBuf::from(path));
-        }
-        if let Some(path) = &self.config.vault.key_file {
-            return Ok(crate::paths::expand_tilde(&path.to_string_lossy()));
-        }
-        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
-            let path = PathBuf::from(dir).join("ferry.key");
-            if path.exists() {
-                return Ok(path);
-            }
-        }
-        match hint {
-            Some(path) => Ok(path.clone()),
-            None => {
-                bail!("vault locked: set FERRY_KEY_FILE or vault.key_file to the vault's key file")
-            }
-        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::profile::{Profile, Protocol, local_user, parse_port, validate_name};
-use crate::ssh_config::{self, SshHost};
+use crate::profile::Profile;
+use crate::ssh_config::{self, to_profile};
 use crate::store::LogLevel;
 
 /// What happens to one host.
@@ -87,22 +87,4 @@ fn auth(profile: &Profile) -> String {
         Some(key) => format!("key {}", key.display()),
         None => "ssh-agent".to_string(),
     }
-}
-
-fn to_profile(host: &SshHost) -> Result<Profile, String> {
-    validate_name(&host.alias).map_err(|e| e.to_string())?;
-    let port = match &host.port {
-        Some(port) => parse_port(port).map_err(|e| e.to_string())?,
-        None => 22,
-    };
-    if let Some(key) = &host.identity_file
-        && let Err(err) = std::fs::File::open(key)
-    {
-        return Err(format!("IdentityFile {}: {err}", key.display()));
-    }
-    let user = host.user.clone().unwrap_or_else(local_user);
-    let mut profile = Profile::new(&host.alias, Protocol::Sftp, &host.hostname, port, &user);
-    profile.agent = host.identity_file.is_none();
-    profile.key_file = host.identity_file.clone();
-    Ok(profile)
 }

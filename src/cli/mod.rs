@@ -1,6 +1,7 @@
 //! The command line: clap definitions and one module per command group. A thin layer: it parses,
 //! asks for secrets at the terminal, calls the library and prints; errors are `anyhow` here only.
 
+mod call;
 mod context;
 mod import;
 mod log;

@@ -7,9 +7,10 @@ use clap::{Args, Subcommand};
 
 use super::watch::{End, Output, follow, start_engine};
 use super::{Context, print_json};
-use crate::engine::api::{BatchSummary, Event, Request, Response};
+use crate::engine::api::{BatchSummary, Event, Request, Response, TransferView};
+use crate::text::shown;
 use crate::profile::HostKeyPolicy;
-use crate::transfer::model::{Transfer, TransferState};
+use crate::transfer::model::{Direction, Transfer, TransferState};
 use crate::units::human_bytes;
 
 #[derive(Debug, Args)]
@@ -53,13 +54,26 @@ pub fn queue(
     policy: Option<HostKeyPolicy>,
 ) -> anyhow::Result<ExitCode> {
     let Some(action) = args.action else {
-        let queue = ctx.open_store()?.queued_transfers()?;
+        let queue = super::session::runtime()?.block_on(async {
+            let client = start_engine(ctx, &[], policy, false)?;
+            let window = client
+                .ask(Request::QueueWindow {
+                    start: 0,
+                    len: usize::MAX,
+                })
+                .await;
+            client.shutdown().await;
+            match window? {
+                Response::QueueWindow { transfers, .. } => anyhow::Ok(transfers),
+                other => bail!("unexpected answer from the engine: {other:?}"),
+            }
+        })?;
         if args.json {
             print_json(&queue)?;
         } else if queue.is_empty() {
             println!("the queue is empty");
         } else {
-            print_table(&queue);
+            print_views(&queue);
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -83,13 +97,13 @@ pub fn queue(
             Vec::new()
         };
         let client = start_engine(ctx, &profiles, policy, run)?;
-        let mut watch = client.subscribe();
-        if let Response::Error { message } = client.request(request).await {
-            client.request(Request::Shutdown).await;
-            bail!(message);
+        let mut watch = client.subscribe(super::prompt::TerminalPrompt::available());
+        if let Response::Error(failure) = client.request(request).await {
+            client.shutdown().await;
+            bail!(failure);
         }
         if !run {
-            client.request(Request::Shutdown).await;
+            client.shutdown().await;
             return Ok(ExitCode::SUCCESS);
         }
         let output = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -97,14 +111,14 @@ pub fn queue(
         } else {
             Output::Quiet
         };
-        let end = follow(&client, &mut watch, output, |event| match event {
+        let end = follow(&client, &mut watch, output, None, |event| match event {
             Event::Finished { transfer } if transfer.id == id && transfer.state.is_final() => {
                 Some((summary_of(transfer), None))
             }
             _ => None,
         })
         .await?;
-        client.request(Request::Shutdown).await;
+        client.shutdown().await;
         Ok(match end {
             End::Finished(summary, _, failures) => {
                 for failure in failures {
@@ -146,16 +160,43 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_views(views: &[TransferView]) {
+    println!(
+        "{:>6}  {:11}  {:>21}  {:>3}  {:10}  TRANSFER",
+        "ID", "STATE", "DONE", "TRY", "PROFILE"
+    );
+    for v in views {
+        println!(
+            "{:>6}  {:11}  {:>21}  {:>3}  {:10}  {} {} {}",
+            v.id,
+            format!("{:?}", v.state).to_lowercase(),
+            format!("{}/{}", human_bytes(v.done), human_bytes(v.total)),
+            v.attempts,
+            v.profile,
+            shown(&v.source),
+            arrow(v.direction),
+            shown(&v.destination)
+        );
+        if let Some(error) = &v.error {
+            println!("        {}", shown(error));
+        }
+    }
+}
+
+fn arrow(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Upload | Direction::Relay => "->",
+        Direction::Download => "<-",
+    }
+}
+
 fn print_table(records: &[Transfer]) {
     println!(
         "{:>6}  {:11}  {:>10}  {:>7}  {:>3}  {:10}  TRANSFER",
         "ID", "STATE", "SIZE", "TIME", "TRY", "PROFILE"
     );
     for t in records {
-        let arrow = match t.direction {
-            crate::transfer::model::Direction::Upload => "->",
-            crate::transfer::model::Direction::Download => "<-",
-        };
+        let arrow = arrow(t.direction);
         let size = if t.state.is_final() {
             human_bytes(t.source_size)
         } else {
@@ -169,11 +210,11 @@ fn print_table(records: &[Transfer]) {
             t.duration_ms as f64 / 1000.0,
             t.attempts,
             t.profile,
-            t.local_path,
-            t.remote_path
+            shown(t.source()),
+            shown(t.destination())
         );
         if let Some(error) = &t.error {
-            println!("        {error}");
+            println!("        {}", shown(&error.to_string()));
         } else if let Some(verification) = &t.verification {
             println!("        verified: {verification}");
         }

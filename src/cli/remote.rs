@@ -1,16 +1,19 @@
-//! `ferry test | ls | mkdir | rm | mv`: working with a server's files from the command line.
+//! `ferry test | ls | mkdir | rm | mv`: working with a server's files from the command line,
+//! through an engine like every other front end.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::bail;
 use clap::Args;
-use serde::Serialize;
 
+use super::call::Line;
 use super::target::require_remote;
+use super::watch::start_engine;
 use super::{Context, print_json, session};
+use crate::engine::api::{Failure, Place, Request, Response, TestReport};
 use crate::profile::HostKeyPolicy;
-use crate::remote::{Entry, EntryKind, ErrorKind, Remote, names};
+use crate::remote::{Entry, ErrorKind, names};
+use crate::text::shown;
 use crate::units::human_bytes;
 
 #[derive(Debug, Args)]
@@ -58,20 +61,50 @@ pub struct MvArgs {
     to: String,
 }
 
-#[derive(Serialize)]
-struct TestReport {
-    profile: String,
-    address: String,
-    ok: bool,
-    connect_ms: Option<u128>,
-    banner: Option<String>,
-    host_key: Option<String>,
-    certificate: Option<String>,
-    auth_method: Option<String>,
-    security: Option<String>,
-    home: Option<String>,
-    free_bytes: Option<u64>,
-    error: Option<String>,
+/// An engine for one remote command, and the profile's start directory.
+async fn open(
+    ctx: &Context,
+    profile: &str,
+    policy: Option<HostKeyPolicy>,
+) -> anyhow::Result<(Line, String)> {
+    let client = start_engine(ctx, &[profile], policy, false)?;
+    let mut line = Line::new(client);
+    let place = Place::Profile(profile.to_string());
+    match line.call(Request::Open { place }).await {
+        Ok(Response::Opened { start, .. }) => Ok((line, start)),
+        Ok(other) => {
+            line.shutdown().await;
+            bail!("unexpected answer from the engine: {other:?}")
+        }
+        Err(err) => {
+            line.shutdown().await;
+            Err(err)
+        }
+    }
+}
+
+/// `path` as given on the command line, resolved against the start directory when relative.
+fn resolve(start: &str, path: &str) -> String {
+    match (path.starts_with('/'), path.is_empty()) {
+        (true, _) => names::normalize(path),
+        (false, true) => start.to_string(),
+        (false, false) => names::normalize(&names::join(start, path)),
+    }
+}
+
+/// Runs `work` against the profile's engine, then stops the engine whatever happened.
+fn with_profile<T>(
+    ctx: &Context,
+    profile: &str,
+    policy: Option<HostKeyPolicy>,
+    work: impl AsyncFnOnce(&mut Line, &str) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    session::runtime()?.block_on(async {
+        let (mut line, start) = open(ctx, profile, policy).await?;
+        let result = work(&mut line, &start).await;
+        line.shutdown().await;
+        result
+    })
 }
 
 pub fn test(
@@ -79,47 +112,20 @@ pub fn test(
     args: TestArgs,
     policy: Option<HostKeyPolicy>,
 ) -> anyhow::Result<ExitCode> {
-    let store = ctx.open_store()?;
-    let profile = store.profile(&args.name)?;
-    let rt = session::runtime()?;
-    let mut report = TestReport {
-        profile: profile.name.clone(),
-        address: profile.address(),
-        ok: false,
-        connect_ms: None,
-        banner: None,
-        host_key: None,
-        certificate: None,
-        auth_method: None,
-        security: None,
-        home: None,
-        free_bytes: None,
-        error: None,
-    };
-    let started = Instant::now();
-    let outcome = rt.block_on(async {
-        let (_, remote) = session::open(ctx, &store, &args.name, policy).await?;
-        let elapsed = started.elapsed();
-        let info = remote.session_info();
-        let home = remote.home().await?;
-        let free = remote.free_space(&home).await.unwrap_or(None);
-        remote.close().await;
-        anyhow::Ok((elapsed, info, home, free))
-    });
-    match outcome {
-        Ok((elapsed, info, home, free)) => {
-            report.ok = true;
-            report.connect_ms = Some(elapsed.as_millis());
-            report.banner = info.banner;
-            report.host_key = info.host_key.map(|(t, f)| format!("{t} {f}"));
-            report.certificate = info.certificate.map(|(s, f)| format!("{s} (SHA-256 {f})"));
-            report.auth_method = Some(info.auth_method);
-            report.security = info.security;
-            report.home = Some(home);
-            report.free_bytes = free;
+    let report = session::runtime()?.block_on(async {
+        let client = start_engine(ctx, &[args.name.as_str()], policy, false)?;
+        let mut line = Line::new(client);
+        let report = line
+            .call(Request::Test {
+                profile: args.name.clone(),
+            })
+            .await;
+        line.shutdown().await;
+        match report? {
+            Response::Tested { report } => anyhow::Ok(*report),
+            other => bail!("unexpected answer from the engine: {other:?}"),
         }
-        Err(err) => report.error = Some(format!("{err:#}")),
-    }
+    })?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -134,7 +140,7 @@ pub fn test(
 
 fn print_test(report: &TestReport) {
     if let Some(err) = &report.error {
-        eprintln!("ferry: {err}");
+        eprintln!("ferry: {}", shown(&err.message));
         return;
     }
     println!(
@@ -154,31 +160,26 @@ fn print_test(report: &TestReport) {
     ];
     for (label, value) in rows {
         if let Some(value) = value {
-            println!("{:12} {value}", format!("{label}:"));
+            println!("{:12} {}", format!("{label}:"), shown(&value));
         }
     }
 }
 
 pub fn ls(ctx: &Context, args: LsArgs, policy: Option<HostKeyPolicy>) -> anyhow::Result<ExitCode> {
     let target = require_remote(&args.target)?;
-    let store = ctx.open_store()?;
-    let rt = session::runtime()?;
-    let (entries, refused) = rt.block_on(async {
-        let (profile, remote) = session::open(ctx, &store, &target.profile, policy).await?;
-        let path = session::resolve(&profile, remote.as_ref(), &target.path).await?;
-        let listed = match remote.stat(&path).await {
-            Ok(entry) if !entry.is_dir() => (
-                vec![Entry {
-                    name: target.path.clone(),
-                    ..entry
-                }],
-                Vec::new(),
-            ),
-            Ok(_) => remote.list(&path).await?,
-            Err(err) => return Err(err.into()),
+    let (entries, refused) = with_profile(ctx, &target.profile, policy, async |line, start| {
+        let path = resolve(start, &target.path);
+        let place = Place::Profile(target.profile.clone());
+        let entry = match line.call(Request::Stat { place: place.clone(), path: path.clone() }).await? {
+            Response::Entry { entry } => entry,
+            other => bail!("unexpected answer from the engine: {other:?}"),
         };
-        remote.close().await;
-        anyhow::Ok(listed)
+        if !entry.is_dir() {
+            let name = target.path.clone();
+            return Ok((vec![Entry { name, ..entry }], Vec::new()));
+        }
+        let (entries, _, refused) = line.list(Request::List { place, path }).await?;
+        Ok((entries, refused))
     })?;
     let mut entries: Vec<Entry> = entries
         .into_iter()
@@ -201,7 +202,7 @@ pub fn ls(ctx: &Context, args: LsArgs, policy: Option<HostKeyPolicy>) -> anyhow:
     } else {
         for entry in &entries {
             let slash = if entry.is_dir() { "/" } else { "" };
-            println!("{}{slash}", entry.name);
+            println!("{}{slash}", shown(&entry.name));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -220,15 +221,15 @@ fn long_line(entry: &Entry) -> String {
     let link = entry
         .link_target
         .as_ref()
-        .map(|t| format!(" -> {t}"))
+        .map(|t| format!(" -> {}", shown(t)))
         .unwrap_or_default();
     format!(
         "{} {:>8} {:>8} {:>12} {time} {}{link}",
         entry.mode_string(),
-        entry.owner.as_deref().unwrap_or("-"),
-        entry.group.as_deref().unwrap_or("-"),
+        shown(entry.owner.as_deref().unwrap_or("-")),
+        shown(entry.group.as_deref().unwrap_or("-")),
         entry.size,
-        entry.name
+        shown(&entry.name)
     )
 }
 
@@ -241,13 +242,11 @@ pub fn mkdir(
     if target.path.is_empty() {
         bail!("give the directory to create: NAME:PATH");
     }
-    let store = ctx.open_store()?;
-    session::runtime()?.block_on(async {
-        let (profile, remote) = session::open(ctx, &store, &target.profile, policy).await?;
-        let path = session::resolve(&profile, remote.as_ref(), &target.path).await?;
-        remote.mkdir_all(&path).await?;
-        remote.close().await;
-        anyhow::Ok(())
+    with_profile(ctx, &target.profile, policy, async |line, start| {
+        let path = resolve(start, &target.path);
+        let place = Place::Profile(target.profile.clone());
+        line.call(Request::Mkdir { place, path }).await?;
+        Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -257,62 +256,26 @@ pub fn rm(ctx: &Context, args: RmArgs, policy: Option<HostKeyPolicy>) -> anyhow:
     if target.path.is_empty() || target.path == "/" {
         bail!("refusing to remove a profile's start directory or /: name the path to remove");
     }
-    let store = ctx.open_store()?;
-    session::runtime()?.block_on(async {
-        let (profile, remote) = session::open(ctx, &store, &target.profile, policy).await?;
-        let path = session::resolve(&profile, remote.as_ref(), &target.path).await?;
-        let entry = lstat(remote.as_ref(), &path).await?;
-        match (entry.kind, args.recursive) {
-            (EntryKind::Dir, false) => {
-                bail!("{}: {path} is a directory (use rm -r)", remote.endpoint())
+    with_profile(ctx, &target.profile, policy, async |line, start| {
+        let path = resolve(start, &target.path);
+        let place = Place::Profile(target.profile.clone());
+        let request = Request::Remove {
+            place,
+            path: path.clone(),
+            recursive: args.recursive,
+        };
+        match line.call(request).await {
+            Err(err)
+                if err
+                    .downcast_ref::<Failure>()
+                    .is_some_and(|f| f.kind == ErrorKind::NotEmpty && !args.recursive) =>
+            {
+                bail!("{}: {path} is a directory (use rm -r)", target.profile)
             }
-            (EntryKind::Dir, true) => remove_tree(remote.as_ref(), &path).await?,
-            _ => remote.remove_file(&path).await?,
+            other => other.map(|_| ()),
         }
-        remote.close().await;
-        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The entry itself (a symlink is not followed), found by listing its parent.
-async fn lstat(remote: &dyn Remote, path: &str) -> anyhow::Result<Entry> {
-    let name = names::base_name(path);
-    if let Some(parent) = names::parent(path)
-        && let Ok(entries) = remote.read_dir(&parent).await
-        && let Some(entry) = entries.into_iter().find(|e| e.name == name)
-    {
-        return Ok(entry);
-    }
-    Ok(remote.stat(path).await?)
-}
-
-/// Removes a directory tree without following symlinks (a link is removed, not its target).
-async fn remove_tree(remote: &dyn Remote, root: &str) -> anyhow::Result<()> {
-    let mut stack = vec![(root.to_string(), false)];
-    while let Some((dir, emptied)) = stack.pop() {
-        if emptied {
-            remote.remove_dir(&dir).await?;
-            continue;
-        }
-        stack.push((dir.clone(), true));
-        let (entries, refused) = remote.list(&dir).await?;
-        if !refused.is_empty() {
-            bail!(
-                "{}: {dir} holds names ferry will not touch ({}); remove them with another tool",
-                remote.endpoint(),
-                refused.join(", ")
-            );
-        }
-        for entry in entries {
-            let path = names::join(&dir, &entry.name);
-            match entry.kind {
-                EntryKind::Dir => stack.push((path, false)),
-                _ => remote.remove_file(&path).await?,
-            }
-        }
-    }
-    Ok(())
 }
 
 pub fn mv(ctx: &Context, args: MvArgs, policy: Option<HostKeyPolicy>) -> anyhow::Result<ExitCode> {
@@ -324,20 +287,32 @@ pub fn mv(ctx: &Context, args: MvArgs, policy: Option<HostKeyPolicy>) -> anyhow:
         Some(to) => to.path,
         None => args.to.clone(),
     };
-    let store = ctx.open_store()?;
-    session::runtime()?.block_on(async {
-        let (profile, remote) = session::open(ctx, &store, &from.profile, policy).await?;
-        let source = session::resolve(&profile, remote.as_ref(), &from.path).await?;
-        let mut dest = session::resolve(&profile, remote.as_ref(), &to).await?;
-        match remote.stat(&dest).await {
-            Ok(entry) if entry.is_dir() => dest = names::join(&dest, names::base_name(&source)),
+    with_profile(ctx, &from.profile, policy, async |line, start| {
+        let place = Place::Profile(from.profile.clone());
+        let source = resolve(start, &from.path);
+        let mut dest = resolve(start, &to);
+        let stat = Request::Stat {
+            place: place.clone(),
+            path: dest.clone(),
+        };
+        match line.call(stat).await {
+            Ok(Response::Entry { entry }) if entry.is_dir() => {
+                dest = names::join(&dest, names::base_name(&source));
+            }
             Ok(_) => {}
-            Err(err) if err.kind == ErrorKind::NotFound => {}
-            Err(err) => return Err(err.into()),
+            Err(err)
+                if err
+                    .downcast_ref::<Failure>()
+                    .is_some_and(|f| f.kind == ErrorKind::NotFound) => {}
+            Err(err) => return Err(err),
         }
-        remote.rename(&source, &dest).await?;
-        remote.close().await;
-        anyhow::Ok(())
+        line.call(Request::Rename {
+            place,
+            from: source,
+            to: dest,
+        })
+        .await?;
+        Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -67,6 +67,7 @@ pub fn put(
     let request = TransferRequest {
         direction: Direction::Upload,
         profile: dest.profile,
+        peer: None,
         sources: sources.to_vec(),
         target: dest.path,
         recursive: args.options.recursive,
@@ -97,6 +98,7 @@ pub fn get(
     let request = TransferRequest {
         direction: Direction::Download,
         profile,
+        peer: None,
         sources: sources.into_iter().map(|s| s.path).collect(),
         target: dest.clone(),
         recursive: args.options.recursive,

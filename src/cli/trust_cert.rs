@@ -1,26 +1,31 @@
-//! `ferry profile trust-cert NAME`: fetch an FTPS server's certificate, show it, and pin its
-//! SHA-256 in the profile after the person confirms (or `--fingerprint` matches).
+//! `ferry profile trust-cert NAME`: fetch an FTPS server's certificate through the engine, show
+//! it, and pin its SHA-256 in the profile after the person confirms (or `--fingerprint` matches).
 
 use std::process::ExitCode;
 
 use anyhow::bail;
 
+use super::call::Line;
+use super::watch::start_engine;
 use super::{Context, prompt, session};
-use crate::profile::Protocol;
-use crate::remote::ftp::{fetch_certificate, normalize_pin};
-use crate::store::LogLevel;
+use crate::engine::api::{Request, Response};
+use crate::remote::ftp::{CertificateInfo, normalize_pin};
+use crate::text::shown;
 
 pub fn run(ctx: &Context, name: &str, expected: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = ctx.open_store()?;
-    let mut profile = store.profile(name)?;
-    if !matches!(profile.protocol, Protocol::Ftps | Protocol::FtpsImplicit) {
-        bail!("{name} is not an FTPS profile: only ftps:// servers have certificates to pin");
-    }
-    let options = session::options(ctx, &profile, None)?;
-    let cert = session::runtime()?.block_on(fetch_certificate(&profile, &options))?;
-    println!("certificate of {name} ({}):", profile.address());
-    println!("  subject:     {}", cert.subject);
-    println!("  issuer:      {}", cert.issuer);
+    session::runtime()?.block_on(async {
+        let mut line = Line::new(start_engine(ctx, &[], None, false)?);
+        let result = trust(&mut line, name, expected).await;
+        line.shutdown().await;
+        result
+    })
+}
+
+async fn trust(line: &mut Line, name: &str, expected: Option<&str>) -> anyhow::Result<ExitCode> {
+    let cert = fetch(line, name, None).await?.0;
+    println!("certificate of {name}:");
+    println!("  subject:     {}", shown(&cert.subject));
+    println!("  issuer:      {}", shown(&cert.issuer));
     println!("  valid until: {}", cert.not_after);
     println!("  SHA-256:     {}", cert.fingerprint());
     if cert.verified {
@@ -45,14 +50,24 @@ pub fn run(ctx: &Context, name: &str, expected: Option<&str>) -> anyhow::Result<
         println!("not pinned");
         return Ok(ExitCode::FAILURE);
     }
-    profile.cert_pin = Some(cert.sha256_hex.clone());
-    profile.updated_at = super::profile::now();
-    store.update_profile(name, &profile)?;
-    store.log(
-        LogLevel::Info,
-        "profile",
-        &format!("certificate {} pinned for `{name}`", cert.fingerprint()),
-    )?;
+    let (_, pinned) = fetch(line, name, Some(cert.sha256_hex.clone())).await?;
+    if !pinned {
+        bail!("the server presented another certificate meanwhile; nothing was pinned");
+    }
     println!("pinned: ferry now trusts this certificate for {name}");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn fetch(line: &mut Line, name: &str, pin: Option<String>) -> anyhow::Result<(CertificateInfo, bool)> {
+    let request = Request::Certificate {
+        profile: name.to_string(),
+        pin,
+    };
+    match line.call(request).await? {
+        Response::Certificate {
+            certificate,
+            pinned,
+        } => Ok((certificate, pinned)),
+        other => bail!("unexpected answer from the engine: {other:?}"),
+    }
 }

@@ -14,7 +14,7 @@ use super::prompt::TerminalPrompt;
 use crate::engine::api::{BatchSummary, Event, QueueSnapshot, Request, Response};
 use crate::engine::{EngineClient, EngineSetup, Subscription};
 use crate::profile::HostKeyPolicy;
-use crate::remote::trust::TrustPrompt;
+use crate::text::shown;
 use crate::transfer::model::{TransferRequest, TransferState};
 use crate::units::human_bytes;
 
@@ -38,6 +38,9 @@ pub fn start_engine(
     for name in profiles {
         let profile = store.profile(name)?;
         needs_key |= profile.password.is_some() || profile.key_passphrase.is_some();
+        if profile.protocol == crate::profile::Protocol::Ftp {
+            eprintln!("warning: {name} uses plain FTP: the password and files travel unencrypted");
+        }
     }
     if run_queue && !needs_key {
         // Restored transfers may belong to other profiles with secrets.
@@ -58,7 +61,6 @@ pub fn start_engine(
         config: ctx.config.clone(),
         paths: ctx.paths.clone(),
         vault_key,
-        interactive: TerminalPrompt::available(),
         host_key_policy: policy,
         run_queue,
     })?)
@@ -74,13 +76,13 @@ pub fn run_batch(
     let runtime = super::session::runtime()?;
     runtime.block_on(async {
         let client = start_engine(ctx, &[&request.profile], policy, true)?;
-        let mut watch = client.subscribe();
+        let mut watch = client.subscribe(TerminalPrompt::available());
         let batch = match client.request(Request::Enqueue(request)).await {
             Response::Enqueued { batch } => batch,
-            Response::Error { message } => bail!(message),
+            Response::Error(failure) => bail!(failure),
             other => bail!("unexpected answer from the engine: {other:?}"),
         };
-        let end = follow(&client, &mut watch, output, |event| match event {
+        let end = follow(&client, &mut watch, output, Some(batch), |event| match event {
             Event::BatchDone {
                 batch: b,
                 summary,
@@ -89,7 +91,7 @@ pub fn run_batch(
             _ => None,
         })
         .await?;
-        client.request(Request::Shutdown).await;
+        client.shutdown().await;
         report(end, output)
     })
 }
@@ -101,10 +103,12 @@ pub enum End {
 }
 
 /// Follows events until `done` picks one, or a signal arrives (which shuts the engine down).
+/// Should the events fall behind, `batch` is looked up so its end is not missed.
 pub async fn follow(
     client: &EngineClient,
     watch: &mut Subscription,
     output: Output,
+    batch: Option<u64>,
     done: impl Fn(&Event) -> Option<(BatchSummary, Option<String>)>,
 ) -> anyhow::Result<End> {
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -130,20 +134,35 @@ pub async fn follow(
                     _ => {}
                 }
             }
-            event = watch.events.recv() => {
+            event = watch.events.next() => {
                 let Some(event) = event else { bail!("the engine stopped unexpectedly") };
                 if output == Output::Json {
                     print_json_line(&event);
                 }
                 match &event {
-                    Event::HostKeyQuestion { question, details } => {
+                    Event::Question { id, question } => {
                         lines.clear();
-                        let accept = TerminalPrompt.confirm_host_key(details).await;
-                        client.request(Request::AnswerHostKey { question: *question, accept }).await;
+                        let question = question.clone();
+                        let answer = tokio::task::spawn_blocking(move || super::prompt::answer(&question))
+                            .await
+                            .ok()
+                            .flatten();
+                        if let Some(answer) = answer {
+                            client.request(Request::Answer { question: *id, answer }).await;
+                        }
                     }
                     Event::Finished { transfer } if transfer.state == TransferState::Failed => {
-                        let error = transfer.error.as_ref().map(ToString::to_string).unwrap_or_default();
-                        failures.push(format!("{} -> {}: {error}", transfer.source(), transfer.destination()));
+                        let error = transfer.error.as_ref().map(|e| shown(&e.to_string()).into_owned()).unwrap_or_default();
+                        failures.push(format!("{} -> {}: {error}", shown(transfer.source()), shown(transfer.destination())));
+                    }
+                    Event::Lagged { missed } => {
+                        failures.push(format!("{missed} event(s) were missed: see `ferry history --failed`"));
+                        if let Some(batch) = batch
+                            && let Response::Batch { finished: true, summary } = client.request(Request::Batch { id: batch }).await
+                        {
+                            lines.clear();
+                            return Ok(End::Finished(summary, None, failures));
+                        }
                     }
                     _ => {}
                 }
@@ -159,7 +178,7 @@ pub async fn follow(
 async fn interrupted(client: &EngineClient, lines: &mut ProgressLines) -> anyhow::Result<End> {
     lines.clear();
     eprintln!("ferry: stopping; running transfers are recorded and resume on the next run");
-    client.request(Request::Shutdown).await;
+    client.shutdown().await;
     Ok(End::Interrupted)
 }
 
@@ -169,7 +188,7 @@ fn report(end: End, output: Output) -> anyhow::Result<ExitCode> {
         End::Finished(summary, error, failures) => (summary, error, failures),
     };
     if let Some(error) = &error {
-        eprintln!("ferry: {error}");
+        eprintln!("ferry: {}", shown(error));
     }
     for failure in &failures {
         eprintln!("failed: {failure}");
@@ -232,7 +251,7 @@ impl ProgressLines {
                 .eta_secs
                 .map(|s| format!(" eta {}:{:02}", s / 60, s % 60))
                 .unwrap_or_default();
-            let name = crate::remote::names::base_name(&view.destination);
+            let name = shown(crate::remote::names::base_name(&view.destination));
             let line = format!(
                 "{percent:>3}% {:>10} / {:<10} {:>10}/s{eta}  {name}",
                 human_bytes(view.done),

@@ -2,15 +2,16 @@
 //! the queue as the walk finds them. A batch ends when its planning is over and every one of its
 //! transfers is final; then `BatchDone` reports the counts.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{BatchSummary, Event};
+use super::api::{BatchSummary, Event, Failure, Response};
 use super::{Shared, lock};
-use crate::profile::ProfileSecret;
+use crate::profile::{Profile, ProfileSecret};
 use crate::remote::{ConnectOptions, Credentials, ErrorKind, RemoteError, endpoint_of};
 use crate::transfer::limit::RateLimiter;
 use crate::transfer::model::{
@@ -19,6 +20,13 @@ use crate::transfer::model::{
 use crate::transfer::plan::{PlanCounts, PlannedItem, plan};
 use crate::transfer::pool::Pool;
 use crate::transfer::retry::RetryPolicy;
+
+/// The batches of this engine: those under way, and the counts of the last ones finished.
+#[derive(Default)]
+pub(crate) struct Batches {
+    pub running: HashMap<u64, Batch>,
+    pub finished: VecDeque<(u64, BatchSummary)>,
+}
 
 /// Progress of one batch.
 #[derive(Debug, Default)]
@@ -30,16 +38,28 @@ pub(crate) struct Batch {
     pub error: Option<String>,
 }
 
+/// Finished batches whose counts are kept for a late `Request::Batch`.
+const FINISHED_KEPT: usize = 256;
+
 /// Queues `request` as a new batch: planning runs in its own task; returns the batch id.
-pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> Result<u64, String> {
+pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> Result<u64, Failure> {
+    let invalid = |message: &str| Failure {
+        kind: ErrorKind::Invalid,
+        message: message.to_string(),
+    };
     if request.sources.is_empty() {
-        return Err("nothing to transfer: give at least one source".into());
+        return Err(invalid("nothing to transfer: give at least one source"));
+    }
+    if (request.direction == Direction::Relay) != request.peer.is_some() {
+        return Err(invalid(
+            "a copy between servers names its destination profile (and only such a copy does)",
+        ));
     }
     let batch = shared
         .store(|s| s.reserve_transfer_ids(1))
         .await
-        .map_err(|e| e.to_string())?;
-    lock(&shared.batches).insert(
+        .map_err(super::store_failure)?;
+    lock(&shared.batches).running.insert(
         batch,
         Batch {
             planning: true,
@@ -63,7 +83,7 @@ pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> R
         }
         {
             let mut batches = lock(&task_shared.batches);
-            if let Some(state) = batches.get_mut(&batch) {
+            if let Some(state) = batches.running.get_mut(&batch) {
                 state.planning = false;
                 state.error = error;
             }
@@ -110,10 +130,18 @@ async fn plan_batch(
 ) -> Result<(), RemoteError> {
     let pool = shared.pool(&request.profile).await?;
     let lease = pool.acquire(0).await?;
-    let base = match &pool.profile().remote_dir {
-        Some(dir) => dir.clone(),
-        None => lease.remote().home().await?,
-    };
+    let base = start_dir(&pool, lease.remote().as_ref()).await?;
+    let mut request = request.clone();
+    if let Some(peer) = request.peer.clone()
+        && !request.target.starts_with('/')
+    {
+        let peer_pool = shared.pool(&peer).await?;
+        let peer_lease = peer_pool.acquire(0).await?;
+        let peer_base = start_dir(&peer_pool, peer_lease.remote().as_ref()).await?;
+        peer_lease.release();
+        request.target = crate::remote::names::join(&peer_base, &request.target);
+    }
+    let request = &request;
     let (tx, mut rx) = mpsc::channel::<Vec<PlannedItem>>(4);
     let cancel = shared.shutdown.child_token();
     let planner = {
@@ -157,6 +185,32 @@ async fn plan_batch(
     Ok(())
 }
 
+/// A profile's start directory: its remote dir, or the login directory.
+async fn start_dir(pool: &Pool, remote: &dyn crate::remote::Remote) -> Result<String, RemoteError> {
+    match &pool.profile().remote_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => remote.home().await,
+    }
+}
+
+/// Whether batch `id` is finished, and its counts so far.
+pub(crate) fn status(shared: &Shared, id: u64) -> Response {
+    let batches = lock(&shared.batches);
+    if let Some(batch) = batches.running.get(&id) {
+        return Response::Batch {
+            finished: false,
+            summary: batch.summary.clone(),
+        };
+    }
+    match batches.finished.iter().find(|(b, _)| *b == id) {
+        Some((_, summary)) => Response::Batch {
+            finished: true,
+            summary: summary.clone(),
+        },
+        None => Response::error(ErrorKind::NotFound, format!("no batch {id} in this engine")),
+    }
+}
+
 /// Failed items for every source of a request that could not be planned.
 fn unplanned(request: &TransferRequest, error: &RemoteError) -> Vec<PlannedItem> {
     request
@@ -174,6 +228,10 @@ fn unplanned(request: &TransferRequest, error: &RemoteError) -> Vec<PlannedItem>
                         .join(name)
                         .to_string_lossy()
                         .into_owned(),
+                    source.clone(),
+                ),
+                Direction::Relay => (
+                    crate::remote::names::join(&request.target, name),
                     source.clone(),
                 ),
             };
@@ -214,6 +272,7 @@ async fn add_items(
                 direction: request.direction,
                 kind: item.kind,
                 profile: request.profile.clone(),
+                peer: request.peer.clone(),
                 local_path: item.local_path,
                 remote_path: item.remote_path,
                 state: TransferState::Queued,
@@ -277,7 +336,7 @@ fn store_error(err: crate::store::StoreError) -> RemoteError {
 /// Adds a final transfer to its batch's counts.
 pub(crate) fn count_final(shared: &Shared, record: &Transfer) {
     let mut batches = lock(&shared.batches);
-    let Some(batch) = batches.get_mut(&record.batch) else {
+    let Some(batch) = batches.running.get_mut(&record.batch) else {
         return;
     };
     let summary = &mut batch.summary;
@@ -305,11 +364,19 @@ pub(crate) fn finish_if_done(shared: &Shared, batch: u64) {
     }
     let done = {
         let mut batches = lock(&shared.batches);
-        match batches.get(&batch) {
-            Some(state) if !state.planning => batches.remove(&batch),
+        match batches.running.get(&batch) {
+            Some(state) if !state.planning => batches.running.remove(&batch),
             _ => None,
         }
     };
+    if let Some(state) = &done {
+        let mut batches = lock(&shared.batches);
+        if batches.finished.len() >= FINISHED_KEPT {
+            batches.finished.pop_front();
+        }
+        batches.finished.push_back((batch, state.summary.clone()));
+        shared.questions.forget_batch(batch);
+    }
     if let Some(state) = done {
         shared.emit(Event::BatchDone {
             batch,
@@ -334,9 +401,31 @@ impl Shared {
         if let Some(pool) = pools.get(name) {
             return Ok(pool.clone());
         }
+        let (profile, credentials, options) = self.connect_parts(name).await?;
+        let pool = Pool::new(profile, credentials, options);
+        pools.insert(name.to_string(), pool.clone());
+        Ok(pool)
+    }
+
+    /// Forgets `name`'s pool (its profile changed): later work connects with the new profile.
+    /// Its connections close once their current work ends.
+    pub(crate) async fn drop_pool(&self, name: &str) {
+        self.pools.lock().await.remove(name);
+    }
+
+    /// What connecting to `name` takes: the profile, its opened secrets, and the options (with
+    /// this engine's questions as the prompt).
+    pub(crate) async fn connect_parts(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<(Profile, Credentials, ConnectOptions), RemoteError> {
         let owned = name.to_string();
         let profile = self.store(move |s| s.profile(&owned)).await.map_err(|e| {
-            RemoteError::new(ErrorKind::NotFound, &Default::default(), e.to_string())
+            let kind = match e {
+                crate::store::StoreError::NoProfile(_) => ErrorKind::NotFound,
+                _ => ErrorKind::LocalIo,
+            };
+            RemoteError::new(kind, &Default::default(), e.to_string())
         })?;
         let endpoint = endpoint_of(&profile);
         let mut credentials = Credentials::default();
@@ -348,7 +437,7 @@ impl Shared {
                 RemoteError::new(
                     ErrorKind::Auth,
                     &endpoint,
-                    "vault locked: the profile's secrets cannot be opened",
+                    "vault locked: the profile's secrets cannot be opened (unlock the vault)",
                 )
             })?;
             let plain = key
@@ -359,7 +448,13 @@ impl Shared {
                 ProfileSecret::KeyPassphrase => credentials.key_passphrase = Some(plain),
             }
         }
-        let options = ConnectOptions {
+        let options = self.connect_options(&profile);
+        Ok((profile, credentials, options))
+    }
+
+    /// How to connect to `profile`, with this engine's questions as the prompt.
+    pub(crate) fn connect_options(self: &Arc<Self>, profile: &Profile) -> ConnectOptions {
+        ConnectOptions {
             timeout: profile
                 .timeout_secs
                 .map(|s| Duration::from_secs(u64::from(s)))
@@ -367,13 +462,8 @@ impl Shared {
             keepalive: self.config.connection.keepalive.0,
             host_key_policy: self.host_key_policy.unwrap_or(profile.host_key_policy),
             known_hosts: self.known_hosts.clone(),
-            prompt: Arc::new(super::prompt::EnginePrompt {
-                shared: Arc::downgrade(self),
-            }),
+            prompt: super::questions::prompt_for(self, &profile.name),
             in_flight_bytes: self.in_flight_bytes(),
-        };
-        let pool = Pool::new(profile, credentials, options);
-        pools.insert(name.to_string(), pool.clone());
-        Ok(pool)
+        }
     }
 }

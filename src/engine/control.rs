@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Shared;
-use super::api::Event;
+use super::api::{Event, Failure};
+use crate::remote::ErrorKind;
 use super::batch::{count_final, finish_if_done};
 use super::queue::StopReason;
 use super::worker::{persist, remove_part};
@@ -14,7 +15,7 @@ use crate::transfer::model::{TransferState, now_us};
 /// How long a shutdown waits for running transfers to record their state.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
 
-pub(crate) async fn pause(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
+pub(crate) async fn pause(shared: &Arc<Shared>, id: u64) -> Result<(), Failure> {
     let record = {
         let mut queue = shared.lock_queue();
         let item = queue.get_mut(id).ok_or_else(|| not_in_queue(id))?;
@@ -32,9 +33,9 @@ pub(crate) async fn pause(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
             }
             TransferState::Paused => return Ok(()),
             other => {
-                return Err(format!(
+                return Err(invalid(format!(
                     "transfer {id} is {other:?}: only queued or running transfers pause"
-                ));
+                )));
             }
         }
     };
@@ -43,7 +44,7 @@ pub(crate) async fn pause(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) async fn resume(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
+pub(crate) async fn resume(shared: &Arc<Shared>, id: u64) -> Result<(), Failure> {
     let record = {
         let mut queue = shared.lock_queue();
         let item = queue.get_mut(id).ok_or_else(|| not_in_queue(id))?;
@@ -58,7 +59,7 @@ pub(crate) async fn resume(shared: &Arc<Shared>, id: u64) -> Result<(), String> 
     Ok(())
 }
 
-pub(crate) async fn cancel(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
+pub(crate) async fn cancel(shared: &Arc<Shared>, id: u64) -> Result<(), Failure> {
     let record = {
         let mut queue = shared.lock_queue();
         let item = queue.get_mut(id).ok_or_else(|| not_in_queue(id))?;
@@ -86,7 +87,7 @@ pub(crate) async fn cancel(shared: &Arc<Shared>, id: u64) -> Result<(), String> 
 }
 
 /// Queues a failed, cancelled or interrupted transfer again, with fresh attempts.
-pub(crate) async fn retry(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
+pub(crate) async fn retry(shared: &Arc<Shared>, id: u64) -> Result<(), Failure> {
     let in_queue = shared.lock_queue().get(id).map(|item| item.record.state);
     let mut record = match in_queue {
         Some(TransferState::Running | TransferState::Queued) => return Ok(()),
@@ -98,11 +99,14 @@ pub(crate) async fn retry(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
         None => shared
             .store(move |s| s.transfer(id))
             .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no transfer {id}"))?,
+            .map_err(super::store_failure)?
+            .ok_or_else(|| Failure {
+                kind: ErrorKind::NotFound,
+                message: format!("no transfer {id}"),
+            })?,
     };
     if record.state == TransferState::Done {
-        return Err(format!("transfer {id} is done; nothing to retry"));
+        return Err(invalid(format!("transfer {id} is done; nothing to retry")));
     }
     record.state = TransferState::Queued;
     record.attempts = 0;
@@ -125,7 +129,7 @@ pub(crate) async fn retry(shared: &Arc<Shared>, id: u64) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) async fn move_item(shared: &Arc<Shared>, id: u64, up: bool) -> Result<(), String> {
+pub(crate) async fn move_item(shared: &Arc<Shared>, id: u64, up: bool) -> Result<(), Failure> {
     let changed = shared.lock_queue().move_item(id, up);
     match changed {
         Some((a, b)) => {
@@ -179,6 +183,16 @@ pub(crate) async fn shutdown(shared: &Arc<Shared>) {
     }
 }
 
-fn not_in_queue(id: u64) -> String {
-    format!("transfer {id} is not in the queue (see `ferry queue`)")
+fn not_in_queue(id: u64) -> Failure {
+    Failure {
+        kind: ErrorKind::NotFound,
+        message: format!("transfer {id} is not in the queue (see `ferry queue`)"),
+    }
+}
+
+fn invalid(message: String) -> Failure {
+    Failure {
+        kind: ErrorKind::Invalid,
+        message,
+    }
 }

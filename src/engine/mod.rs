@@ -4,29 +4,35 @@
 
 pub mod api;
 mod batch;
+mod browse;
 mod bundle;
 pub mod client;
 mod control;
+mod hub;
 mod order;
-mod prompt;
+mod profiles;
+mod questions;
 mod queue;
 mod recorder;
 mod schedule;
+mod vault;
 mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use api::{Event, QueueSnapshot, Request, Response};
-pub use client::{EngineClient, Subscription};
+use api::{Event, Failure, Request, Response};
+pub use client::{EngineClient, Events, Subscription};
+pub use hub::AnswererGuard;
 
 use crate::config::Config;
 use crate::paths::Paths;
 use crate::profile::HostKeyPolicy;
+use crate::remote::ErrorKind;
 use crate::remote::hostkeys::{KnownHosts, default_user_files};
 use crate::remote::local::LocalRemote;
 use crate::store::{Store, StoreError};
@@ -42,14 +48,14 @@ pub struct EngineSetup {
     pub paths: Paths,
     /// The unlocked vault key, when the caller had it.
     pub vault_key: Option<VaultKey>,
-    /// Whether a client will answer host-key questions; otherwise unknown keys follow the
-    /// profile's policy with nobody to ask (`ask` refuses).
-    pub interactive: bool,
     /// A host-key policy that overrides every profile's (from `--host-key-policy`).
     pub host_key_policy: Option<HostKeyPolicy>,
     /// Start queued transfers; false for an engine that only edits the queue.
     pub run_queue: bool,
 }
+
+/// A request with the channel its responses go to (one, or several for a listing).
+pub(crate) type Envelope = (Request, mpsc::Sender<Response>);
 
 /// State shared by the engine's tasks.
 pub(crate) struct Shared {
@@ -58,15 +64,13 @@ pub(crate) struct Shared {
     config: Config,
     vault_key: Mutex<Option<Arc<VaultKey>>>,
     queue: Mutex<queue::Queue>,
-    batches: Mutex<HashMap<u64, batch::Batch>>,
+    batches: Mutex<batch::Batches>,
     pools: tokio::sync::Mutex<HashMap<String, Arc<Pool>>>,
     known_hosts: Arc<Mutex<KnownHosts>>,
     local: LocalRemote,
-    global_limit: Option<Arc<RateLimiter>>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
-    progress: watch::Sender<QueueSnapshot>,
-    questions: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
-    interactive: bool,
+    global_limit: Arc<RateLimiter>,
+    hub: Arc<hub::Hub>,
+    questions: questions::Questions,
     host_key_policy: Option<HostKeyPolicy>,
     run_queue: bool,
     wake: Notify,
@@ -87,23 +91,24 @@ pub enum EngineError {
 pub fn start(setup: EngineSetup) -> Result<EngineClient, EngineError> {
     let known = KnownHosts::load(setup.paths.known_hosts_file(), default_user_files())?;
     let restored = setup.store.queued_transfers()?;
-    let (progress, _) = watch::channel(QueueSnapshot::default());
+    let released = setup.store.on_release();
     let store = Arc::new(setup.store);
+    let hub = Arc::new(hub::Hub::new(released));
     let shared = Arc::new(Shared {
-        global_limit: RateLimiter::new(setup.config.transfer.bandwidth_limit.0).map(Arc::new),
+        global_limit: Arc::new(RateLimiter::adjustable(
+            setup.config.transfer.bandwidth_limit.0,
+        )),
         recorder: recorder::Recorder::start(store.clone()),
         store,
         config: setup.config,
         vault_key: Mutex::new(setup.vault_key.map(Arc::new)),
         queue: Mutex::new(queue::Queue::default()),
-        batches: Mutex::new(HashMap::new()),
+        batches: Mutex::new(batch::Batches::default()),
         pools: tokio::sync::Mutex::new(HashMap::new()),
         known_hosts: Arc::new(Mutex::new(known)),
         local: LocalRemote::new(),
-        subscribers: Mutex::new(Vec::new()),
-        progress,
-        questions: Mutex::new(HashMap::new()),
-        interactive: setup.interactive,
+        hub: hub.clone(),
+        questions: questions::Questions::default(),
         host_key_policy: setup.host_key_policy,
         run_queue: setup.run_queue,
         wake: Notify::new(),
@@ -113,49 +118,102 @@ pub fn start(setup: EngineSetup) -> Result<EngineClient, EngineError> {
     {
         let mut queue = shared.lock_queue();
         for mut record in restored {
-            // Running at the last stop means the engine died mid-transfer: continue it.
-            if matches!(
-                record.state,
-                TransferState::Running | TransferState::Interrupted
-            ) {
+            // Running at the last stop means the engine died mid-transfer: continue it (an
+            // engine that does not run the queue shows it as interrupted).
+            if record.state == TransferState::Running {
+                record.state = TransferState::Interrupted;
+            }
+            if shared.run_queue && record.state == TransferState::Interrupted {
                 record.state = TransferState::Queued;
             }
             queue.insert(record);
         }
     }
-    let (requests, mut inbox) = mpsc::channel::<(Request, oneshot::Sender<Response>)>(64);
+    let (requests, inbox) = mpsc::channel::<Envelope>(64);
     tokio::spawn(schedule::run(shared.clone()));
     tokio::spawn(schedule::publish(shared.clone()));
-    let dispatcher = shared.clone();
-    tokio::spawn(async move {
-        while let Some((request, reply)) = inbox.recv().await {
-            let shutting_down = matches!(request, Request::Shutdown);
-            let response = dispatcher.handle(request).await;
-            let _ = reply.send(response);
-            if shutting_down {
-                break;
-            }
+    tokio::spawn(dispatch(shared, inbox));
+    Ok(EngineClient::new(requests, hub))
+}
+
+/// Answers requests until a shutdown. Requests that only touch the engine's memory are
+/// answered in order; those that wait on a server, the disk or the vault's key derivation run
+/// in tasks of their own, so one slow listing never holds up a pause. A task stops when its
+/// asker stops listening.
+async fn dispatch(shared: Arc<Shared>, mut inbox: mpsc::Receiver<Envelope>) {
+    while let Some((request, reply)) = inbox.recv().await {
+        if matches!(request, Request::Shutdown) {
+            control::shutdown(&shared).await;
+            let _ = reply.send(Response::Ok).await;
+            break;
         }
-    });
-    Ok(EngineClient::new(requests, shared))
+        if !is_slow(&request) {
+            let response = shared.handle(request, &reply).await;
+            let _ = reply.send(response).await;
+            continue;
+        }
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let work = shared.handle(request, &reply);
+            tokio::select! {
+                () = reply.closed() => {}
+                () = shared.shutdown.cancelled() => {
+                    let _ = reply.send(Response::error(ErrorKind::Cancelled, "the engine is stopping")).await;
+                }
+                response = work => {
+                    let _ = reply.send(response).await;
+                }
+            }
+        });
+    }
+}
+
+/// Requests that may wait on a server, the disk or a key derivation.
+fn is_slow(request: &Request) -> bool {
+    !matches!(
+        request,
+        Request::Queue
+            | Request::QueueWindow { .. }
+            | Request::Batch { .. }
+            | Request::Pause { .. }
+            | Request::Resume { .. }
+            | Request::Cancel { .. }
+            | Request::Retry { .. }
+            | Request::Move { .. }
+            | Request::SetLimit { .. }
+            | Request::Settings
+            | Request::Questions
+            | Request::Answer { .. }
+            | Request::Enqueue(_)
+    )
 }
 
 impl Shared {
-    async fn handle(self: &Arc<Self>, request: Request) -> Response {
-        let result = match request {
+    /// Answers one request; a listing also sends its `Entries` chunks to `reply` on the way.
+    async fn handle(self: &Arc<Self>, request: Request, reply: &mpsc::Sender<Response>) -> Response {
+        let result: Result<Response, Failure> = match request {
             Request::Enqueue(request) => batch::enqueue(self, request)
                 .await
                 .map(|batch| Response::Enqueued { batch }),
             Request::Queue => Ok(Response::Queue {
-                snapshot: self.lock_queue().snapshot(),
+                snapshot: self.lock_queue().snapshot(self.global_limit.rate()),
             }),
+            Request::QueueWindow { start, len } => {
+                let (total, transfers) = self.lock_queue().window(start, len);
+                Ok(Response::QueueWindow {
+                    start,
+                    total,
+                    transfers,
+                })
+            }
             Request::History { limit, failed_only } => {
                 self.recorder.flush().await;
                 self.store(move |s| s.transfer_history(limit, failed_only))
                     .await
                     .map(|transfers| Response::History { transfers })
-                    .map_err(|e| e.to_string())
+                    .map_err(store_failure)
             }
+            Request::Batch { id } => Ok(batch::status(self, id)),
             Request::Pause { id } => control::pause(self, id).await.map(|()| Response::Ok),
             Request::Resume { id } => control::resume(self, id).await.map(|()| Response::Ok),
             Request::Cancel { id } => control::cancel(self, id).await.map(|()| Response::Ok),
@@ -163,18 +221,73 @@ impl Shared {
             Request::Move { id, up } => control::move_item(self, id, up)
                 .await
                 .map(|()| Response::Ok),
-            Request::AnswerHostKey { question, accept } => {
-                if let Some(answer) = lock(&self.questions).remove(&question) {
-                    let _ = answer.send(accept);
-                }
+            Request::SetLimit { bytes_per_sec } => {
+                self.global_limit.set_rate(bytes_per_sec);
+                tracing::info!(bytes_per_sec, "bandwidth limit changed");
                 Ok(Response::Ok)
             }
-            Request::Shutdown => {
-                control::shutdown(self).await;
-                Ok(Response::Ok)
+            Request::Open { place } => browse::open(self, &place).await,
+            Request::List { place, path } => browse::list(self, &place, &path, reply).await,
+            Request::Stat { place, path } => browse::stat(self, &place, &path).await,
+            Request::Mkdir { place, path } => browse::mkdir(self, &place, &path).await,
+            Request::Rename { place, from, to } => browse::rename(self, &place, &from, &to).await,
+            Request::Remove {
+                place,
+                path,
+                recursive,
+            } => browse::remove(self, &place, &path, recursive).await,
+            Request::Peek {
+                place,
+                path,
+                max_bytes,
+            } => browse::peek(self, &place, &path, max_bytes).await,
+            Request::Test { profile } => Ok(browse::test(self, &profile).await),
+            Request::Profiles => profiles::list(self).await,
+            Request::SaveProfile {
+                original,
+                profile,
+                password,
+                key_passphrase,
+            } => profiles::save(self, original, *profile, password, key_passphrase).await,
+            Request::DeleteProfile { name } => profiles::delete(self, &name).await,
+            Request::ImportSshConfig { path } => profiles::import(self, path).await,
+            Request::Certificate { profile, pin } => {
+                profiles::certificate(self, &profile, pin).await
             }
+            Request::Vault => vault::status(self).await,
+            Request::UnlockVault { passphrase } => vault::unlock(self, passphrase).await,
+            Request::InitVault {
+                passphrase,
+                key_file,
+            } => vault::init(self, passphrase, key_file).await,
+            Request::Settings => Ok(Response::Settings {
+                settings: self.settings(),
+            }),
+            Request::Questions => Ok(Response::Questions {
+                pending: self.questions.pending(),
+            }),
+            Request::Answer { question, answer } => match self.questions.answer(question, answer)
+            {
+                true => Ok(Response::Ok),
+                false => Err(Failure {
+                    kind: ErrorKind::NotFound,
+                    message: format!("question {question} is no longer waiting for an answer"),
+                }),
+            },
+            Request::Shutdown => Ok(Response::Ok),
         };
-        result.unwrap_or_else(|message| Response::Error { message })
+        result.unwrap_or_else(Response::Error)
+    }
+
+    fn settings(&self) -> api::Settings {
+        let transfer = &self.config.transfer;
+        api::Settings {
+            bandwidth_limit: self.global_limit.rate(),
+            max_concurrent: transfer.max_concurrent,
+            verify_checksum: transfer.verify_checksum,
+            atomic: transfer.atomic,
+            store: self.store.path().display().to_string(),
+        }
     }
 
     /// Runs a store operation on a blocking thread.
@@ -192,13 +305,28 @@ impl Shared {
         }
     }
 
-    /// Sends a discrete event to every watcher (never dropped for a live one).
+    /// Sends a discrete event to every watcher.
     fn emit(&self, event: Event) {
-        lock(&self.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
+        self.hub.emit(event);
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, queue::Queue> {
         lock(&self.queue)
+    }
+}
+
+/// A store failure as the API reports it.
+pub(crate) fn store_failure(err: StoreError) -> Failure {
+    let kind = match &err {
+        StoreError::NoProfile(_) => ErrorKind::NotFound,
+        StoreError::NameTaken(_) | StoreError::VaultExists => ErrorKind::AlreadyExists,
+        StoreError::VaultNotInitialised => ErrorKind::Auth,
+        StoreError::Vault(_) => ErrorKind::Auth,
+        _ => ErrorKind::LocalIo,
+    };
+    Failure {
+        kind,
+        message: err.to_string(),
     }
 }
 

@@ -14,8 +14,9 @@ use crate::transfer::bundle::bundles;
 use crate::transfer::copy::Progress;
 use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState};
 
-/// Transfers listed in a snapshot besides the running ones.
-const SNAPSHOT_QUEUED: usize = 200;
+/// Transfers listed in a snapshot besides the running ones (a view asks for more with a
+/// window).
+const SNAPSHOT_QUEUED: usize = 100;
 
 /// Why a running transfer is being stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,7 @@ impl Item {
             batch: self.record.batch,
             direction: self.record.direction,
             profile: self.record.profile.clone(),
+            peer: self.record.peer.clone(),
             source: self.record.source().to_string(),
             destination: self.record.destination().to_string(),
             state: self.record.state,
@@ -156,6 +158,8 @@ pub struct Queue {
     /// without scanning the queue.
     by_copy: HashMap<CopyKey, u64>,
     order: QueueOrder,
+    /// Every transfer by (position, id): the queue's order for views, without sorting.
+    ordered: BTreeSet<(u64, u64)>,
     /// Transfers marked running (some may have stopped since; checked on use).
     running_ids: BTreeSet<u64>,
     next_position: u64,
@@ -173,8 +177,10 @@ impl Queue {
         if let Some(old) = self.items.remove(&record.id) {
             let old = &old.record;
             self.order.remove(&old.profile, old.position, old.id);
+            self.ordered.remove(&(old.position, old.id));
         }
         self.order.add(&record.profile, record.position, record.id);
+        self.ordered.insert((record.position, record.id));
         self.items.insert(record.id, Item::new(record));
     }
 
@@ -206,6 +212,7 @@ impl Queue {
         self.sent_by_gone += item.progress.sent.load(Ordering::Relaxed);
         self.order
             .remove(&item.record.profile, item.record.position, id);
+        self.ordered.remove(&(item.record.position, id));
         self.running_ids.remove(&id);
         let key = copy_key(&item.record);
         if self.by_copy.get(&key) == Some(&id) {
@@ -302,22 +309,55 @@ impl Queue {
         mates
     }
 
-    fn count(&self, state: TransferState) -> usize {
-        self.items
-            .values()
-            .filter(|i| i.record.state == state)
-            .count()
-    }
-
     /// Queued transfers in queue order.
     pub fn queued_in_order(&self) -> Vec<u64> {
-        let mut queued: Vec<&Item> = self
-            .items
-            .values()
-            .filter(|i| i.record.state == TransferState::Queued)
-            .collect();
-        queued.sort_by_key(|i| (i.record.position, i.record.id));
-        queued.into_iter().map(|i| i.record.id).collect()
+        self.ordered
+            .iter()
+            .map(|&(_, id)| id)
+            .filter(|id| {
+                self.items
+                    .get(id)
+                    .is_some_and(|i| i.record.state == TransferState::Queued)
+            })
+            .collect()
+    }
+
+    /// The transfers that are not running, in queue order.
+    fn waiting_in_order(&self) -> impl Iterator<Item = &Item> {
+        self.ordered
+            .iter()
+            .filter_map(|(_, id)| self.items.get(id))
+            .filter(|item| !item.is_running())
+    }
+
+    /// Running transfers by id.
+    fn running_views(&self) -> Vec<TransferView> {
+        let mut running: Vec<TransferView> =
+            self.running_items().map(Item::view).collect::<Vec<_>>();
+        running.sort_by_key(|v| v.id);
+        running.dedup_by_key(|v| v.id);
+        running
+    }
+
+    /// `len` rows from `start` of the whole queue as views show it (running transfers first,
+    /// then the rest in queue order), and how many rows there are.
+    pub fn window(&self, start: usize, len: usize) -> (usize, Vec<TransferView>) {
+        let running = self.running_views();
+        let total = self.items.len();
+        let rows: Vec<TransferView> = if start < running.len() {
+            let from_running = running.into_iter().skip(start).take(len);
+            let rest = len.saturating_sub(from_running.len());
+            from_running
+                .chain(self.waiting_in_order().take(rest).map(Item::view))
+                .collect()
+        } else {
+            self.waiting_in_order()
+                .skip(start - running.len())
+                .take(len)
+                .map(Item::view)
+                .collect()
+        };
+        (total, rows)
     }
 
     /// Swaps a queued transfer with its neighbour; returns the two records that changed.
@@ -336,11 +376,15 @@ impl Queue {
         let (pa, pb) = (profile_of(self, id), profile_of(self, other));
         self.order.remove(&pa, a, id);
         self.order.remove(&pb, b, other);
+        self.ordered.remove(&(a, id));
+        self.ordered.remove(&(b, other));
         let (a, b) = if a == b { (a, b + 1) } else { (a, b) };
         self.items.get_mut(&id)?.record.position = b;
         self.items.get_mut(&other)?.record.position = a;
         self.order.add(&pa, b, id);
         self.order.add(&pb, a, other);
+        self.ordered.insert((b, id));
+        self.ordered.insert((a, other));
         Some((
             self.items.get(&id)?.record.clone(),
             self.items.get(&other)?.record.clone(),
@@ -360,47 +404,41 @@ impl Queue {
         self.rate.rate
     }
 
-    /// Updates rates and builds the watchers' snapshot.
-    pub fn snapshot(&mut self) -> QueueSnapshot {
+    /// Updates rates and builds the watchers' snapshot: counts and totals over the whole
+    /// queue (one pass, no sorting) and the first rows.
+    pub fn snapshot(&mut self, limit: u64) -> QueueSnapshot {
         for item in self.items.values_mut() {
             let done = item.progress.done.load(Ordering::Relaxed);
             item.rate
                 .update(done, item.record.state == TransferState::Running);
         }
         let rate = self.total_rate();
-        let mut running: Vec<TransferView> = self
-            .items
-            .values()
-            .filter(|i| i.record.state == TransferState::Running)
-            .map(Item::view)
-            .collect();
-        running.sort_by_key(|v| v.id);
-        let mut waiting: Vec<&Item> = self
-            .items
-            .values()
-            .filter(|i| i.record.state != TransferState::Running)
-            .collect();
-        waiting.sort_by_key(|i| (i.record.position, i.record.id));
         let mut snapshot = QueueSnapshot {
-            running: running.len(),
-            queued: self.count(TransferState::Queued),
-            paused: self.count(TransferState::Paused),
+            total: self.items.len(),
             rate,
+            limit,
             ..QueueSnapshot::default()
         };
         for item in self.items.values() {
-            let view_done = item.progress.done.load(Ordering::Relaxed);
-            snapshot.done_bytes += view_done;
+            match item.record.state {
+                TransferState::Running => snapshot.running += 1,
+                TransferState::Queued => snapshot.queued += 1,
+                TransferState::Paused => snapshot.paused += 1,
+                _ => {}
+            }
+            snapshot.done_bytes += item.progress.done.load(Ordering::Relaxed);
             snapshot.total_bytes += item
                 .progress
                 .total
                 .load(Ordering::Relaxed)
                 .max(item.record.source_size);
         }
-        snapshot.transfers = running;
-        snapshot
-            .transfers
-            .extend(waiting.into_iter().take(SNAPSHOT_QUEUED).map(Item::view));
+        snapshot.transfers = self.running_views();
+        snapshot.transfers.extend(
+            self.waiting_in_order()
+                .take(SNAPSHOT_QUEUED)
+                .map(Item::view),
+        );
         snapshot
     }
 }

@@ -128,8 +128,8 @@ pub(crate) async fn publish(shared: Arc<Shared>) {
             _ = ticker.tick() => {}
         }
         announce_restarts(&shared);
-        let snapshot = shared.lock_queue().snapshot();
-        shared.progress.send_if_modified(|current| {
+        let snapshot = shared.lock_queue().snapshot(shared.global_limit.rate());
+        shared.hub.progress.send_if_modified(|current| {
             let changed = *current != snapshot;
             if changed {
                 *current = snapshot;

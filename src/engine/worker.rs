@@ -12,12 +12,12 @@ use super::api::Event;
 use super::batch::{count_final, finish_if_done};
 use super::queue::{Queue, StopReason};
 use super::schedule::start_what_fits;
-use crate::remote::{ErrorKind, RemoteError};
+use crate::remote::{ErrorKind, Remote, RemoteError, endpoint_of};
 use crate::store::LogLevel;
-use crate::transfer::copy::{CopyOptions, PART_SUFFIX};
-use crate::transfer::execute::{ItemOutcome, execute};
+use crate::transfer::copy::{CopyOptions, PART_SUFFIX, Progress};
+use crate::transfer::execute::{Ends, ItemOutcome, execute};
 use crate::transfer::limit::RateLimiter;
-use crate::transfer::model::{ItemKind, Transfer, TransferState, now_us};
+use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState, now_us};
 use crate::transfer::retry::RetryPolicy;
 
 /// A transfer claimed for running: its record as it starts, and the token that stops it.
@@ -83,29 +83,10 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
         record.attempts += 1;
         let may_resume = !fresh || record.attempts > 1;
         let started = Instant::now();
-        let attempt = async {
-            let pool = shared.pool(&record.profile).await?;
-            let lease = pool.acquire(record.source_size).await?;
-            let result = execute(
-                &mut record,
-                may_resume,
-                &lease,
-                &shared.local,
-                &options,
-                &progress,
-                &cancel,
-            )
-            .await;
-            match leaves_connection_usable(&result) {
-                true => lease.release(),
-                false => drop(lease),
-            }
-            result
-        };
         let result = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(RemoteError::new(ErrorKind::Cancelled, &Default::default(), "")),
-            result = attempt => result,
+            result = attempt(shared, &mut record, may_resume, &options, &progress, &cancel) => result,
         };
         record.duration_ms += started.elapsed().as_millis() as u64;
         let error = match result {
@@ -122,6 +103,60 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
             () = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// One attempt on lent connections: one for an upload or download, one on each server for a
+/// relay (its bytes stream through ferry, held no longer than the pipelines need).
+async fn attempt(
+    shared: &Arc<Shared>,
+    record: &mut Transfer,
+    may_resume: bool,
+    options: &CopyOptions,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<ItemOutcome, RemoteError> {
+    let pool = shared.pool(&record.profile).await?;
+    let lease = pool.acquire(record.source_size).await?;
+    let (result, peer_lease) = match (record.direction, record.peer.clone()) {
+        (Direction::Relay, Some(peer)) => {
+            let peer_pool = shared.pool(&peer).await?;
+            if peer == record.profile && peer_pool.capacity() < 2 {
+                return Err(RemoteError::new(
+                    ErrorKind::Unsupported,
+                    &endpoint_of(peer_pool.profile()),
+                    "a copy within one FTP server needs two connections: raise its max connections",
+                ));
+            }
+            let peer_lease = peer_pool.acquire(record.source_size).await?;
+            let ends = Ends {
+                src: lease.remote().as_ref(),
+                dst: peer_lease.remote().as_ref(),
+                dst_pool: Some(peer_lease.pool()),
+            };
+            let result = execute(record, may_resume, &ends, options, progress, cancel).await;
+            (result, Some(peer_lease))
+        }
+        (Direction::Relay, None) => {
+            return Err(RemoteError::new(
+                ErrorKind::Invalid,
+                &Default::default(),
+                "a copy between servers without its destination profile",
+            ));
+        }
+        (direction, _) => {
+            let ends = Ends::of(direction, &lease, &shared.local);
+            let result = execute(record, may_resume, &ends, options, progress, cancel).await;
+            (result, None)
+        }
+    };
+    let usable = leaves_connection_usable(&result);
+    for lease in std::iter::once(lease).chain(peer_lease) {
+        match usable {
+            true => lease.release(),
+            false => drop(lease),
+        }
+    }
+    result
 }
 
 /// Whether a connection is in a known state after an attempt: after success or a plain
@@ -155,11 +190,12 @@ pub(crate) fn announce_retry(
 }
 
 /// How a transfer copies, from the config and its request's bandwidth limit.
-pub(crate) fn copy_options(shared: &Shared, record: &Transfer) -> CopyOptions {
+pub(crate) fn copy_options(shared: &Arc<Shared>, record: &Transfer) -> CopyOptions {
     let transfer = &shared.config.transfer;
     // The request's limit is shared by its transfers; a transfer restored from an earlier run
     // (whose request is gone) keeps the limit to itself.
     let request_limit = super::lock(&shared.batches)
+        .running
         .get(&record.batch)
         .map(|batch| batch.limiter.clone())
         .unwrap_or_else(|| RateLimiter::new(record.limit).map(Arc::new));
@@ -168,12 +204,13 @@ pub(crate) fn copy_options(shared: &Shared, record: &Transfer) -> CopyOptions {
         resume: true,
         verify_hash: transfer.verify_checksum,
         preserve_mtime: transfer.preserve_mtime,
-        limits: shared
-            .global_limit
-            .iter()
-            .cloned()
+        limits: std::iter::once(shared.global_limit.clone())
             .chain(request_limit)
             .collect(),
+        conflicts: Some(Arc::new(super::questions::EngineConflicts {
+            shared: Arc::downgrade(shared),
+        })),
+        if_exists: transfer.if_exists,
     }
 }
 
@@ -283,12 +320,9 @@ pub(crate) async fn remove_part(shared: &Arc<Shared>, record: &Transfer) {
         return;
     }
     let part = format!("{}{PART_SUFFIX}", record.destination());
-    let result = match record.direction {
-        crate::transfer::model::Direction::Download => {
-            use crate::remote::Remote;
-            shared.local.remove_file(&part).await
-        }
-        crate::transfer::model::Direction::Upload => match shared.pool(&record.profile).await {
+    let result = match record.destination_profile() {
+        None => shared.local.remove_file(&part).await,
+        Some(profile) => match shared.pool(profile).await {
             Ok(pool) => match pool.acquire(0).await {
                 Ok(lease) => {
                     let removed = lease.remote().remove_file(&part).await;

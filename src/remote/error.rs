@@ -37,6 +37,8 @@ pub enum ErrorKind {
     LocalIo,
     /// The operation was cancelled by the user.
     Cancelled,
+    /// The request itself is wrong (a bad value, a missing field).
+    Invalid,
 }
 
 impl ErrorKind {
@@ -70,6 +72,7 @@ impl ErrorKind {
             ErrorKind::HostileName => "unsafe name from the server",
             ErrorKind::LocalIo => "local disk error",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Invalid => "invalid request",
         }
     }
 }

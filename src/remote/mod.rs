@@ -13,6 +13,7 @@ pub mod keyfile;
 pub mod local;
 pub mod names;
 pub mod sftp;
+pub mod tree;
 pub mod trust;
 
 use async_trait::async_trait;
@@ -23,6 +24,9 @@ pub use entry::{Entry, EntryKind};
 pub use error::{Endpoint, ErrorKind, RemoteError};
 
 pub type Result<T> = std::result::Result<T, RemoteError>;
+
+/// Entries per chunk of a streamed listing.
+pub const LIST_CHUNK: usize = 2000;
 
 /// What a connected server can do beyond the basics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,7 +42,7 @@ pub struct Capabilities {
 }
 
 /// Facts about an established connection, for `ferry test` and the profiles view.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionInfo {
     /// The server's banner or software version line.
     pub banner: Option<String>,
@@ -62,6 +66,10 @@ pub trait Remote: Send + Sync {
     /// Whether this is the local disk (cheap to re-read, for hashing a resumed prefix).
     fn is_local(&self) -> bool {
         false
+    }
+    /// The local disk itself, for what only it can do (read a small file with its stat).
+    fn as_local(&self) -> Option<&local::LocalRemote> {
+        None
     }
     /// Whether the connection is known to be gone (the server or the network closed it), so
     /// a pool must not lend it again.
@@ -139,6 +147,23 @@ pub trait Remote: Send + Sync {
     async fn list(&self, path: &str) -> Result<(Vec<Entry>, Vec<String>)> {
         let entries = self.read_dir(path).await?;
         Ok(names::partition_safe(entries))
+    }
+
+    /// A directory's entries in chunks as they arrive (a huge directory shows its first rows
+    /// at once), unsafe names refused as [`Remote::list`] does; returns the refused names.
+    /// Stops early, without error, when the receiver is gone.
+    async fn list_chunked(
+        &self,
+        path: &str,
+        chunks: &tokio::sync::mpsc::Sender<Vec<Entry>>,
+    ) -> Result<Vec<String>> {
+        let (entries, refused) = self.list(path).await?;
+        for chunk in entries.chunks(LIST_CHUNK) {
+            if chunks.send(chunk.to_vec()).await.is_err() {
+                break;
+            }
+        }
+        Ok(refused)
     }
 
     /// Creates `path` and any missing parents.

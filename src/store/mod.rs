@@ -43,6 +43,8 @@ pub struct Store {
     db: Database,
     path: PathBuf,
     _lock: lock::HolderLock,
+    /// Dropped last, after the database and the lock: its receivers learn the file is free.
+    released: tokio::sync::watch::Sender<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -128,6 +130,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             _lock: lock,
+            released: tokio::sync::watch::channel(()).0,
         };
         store.check_integrity_if_due()?;
         Ok(store)
@@ -135,6 +138,13 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Waits until this store is closed and its lock released (the file may then be opened
+    /// again, by this process or another).
+    pub fn on_release(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.released.subscribe();
+        async move { while rx.changed().await.is_ok() {} }
     }
 
     /// The schema version recorded in the file.

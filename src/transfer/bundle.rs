@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::copy::{
     CopyOptions, Progress, Verification, WHOLE_LIMIT, cancelled, reject, verdict, write_target,
 };
-use super::execute::{ItemOutcome, ensure_dir, execute};
+use super::execute::{Ends, ItemOutcome, ensure_dir, execute};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
 use super::pool::Lease;
 use crate::remote::local::{LocalRemote, SmallFile};
@@ -115,8 +115,7 @@ pub async fn execute_bundle(
         let outcome = execute(
             &mut member.record,
             member.may_resume,
-            lease,
-            local,
+            &Ends::of(Direction::Upload, lease, local),
             options,
             &member.progress,
             &member.cancel,
@@ -145,7 +144,7 @@ async fn make_parents(
         .filter_map(|m| names::parent(&m.record.remote_path))
         .collect();
     for parent in parents {
-        if let Err(err) = ensure_dir(dst, &parent, Direction::Upload, lease).await {
+        if let Err(err) = ensure_dir(dst, &parent, Some(lease.pool())).await {
             for (index, member) in members.iter().enumerate() {
                 if names::parent(&member.record.remote_path).as_deref() == Some(parent.as_str()) {
                     outcomes[index] = Some(Err(err.clone()));

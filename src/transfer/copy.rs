@@ -51,6 +51,10 @@ pub struct CopyOptions {
     pub preserve_mtime: bool,
     /// Limits to respect (global, per request).
     pub limits: Vec<Arc<RateLimiter>>,
+    /// Who decides about an existing destination for a transfer set to ask.
+    pub conflicts: Option<Arc<dyn super::conflict::ConflictPrompt>>,
+    /// The policy when nobody decides.
+    pub if_exists: super::model::OverwritePolicy,
 }
 
 /// How a finished copy was checked.

@@ -4,9 +4,10 @@
 
 use tokio_util::sync::CancellationToken;
 
+use super::conflict::Conflict;
 use super::copy::{CopyOptions, FileCopy, PART_SUFFIX, Progress, Verification, WHOLE_LIMIT};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
-use super::pool::Lease;
+use super::pool::{Lease, Pool};
 use crate::remote::local::LocalRemote;
 use crate::remote::{ErrorKind, Remote, RemoteError, names};
 
@@ -22,39 +23,60 @@ pub enum ItemOutcome {
     },
 }
 
+/// The two sides of one transfer.
+pub struct Ends<'a> {
+    pub src: &'a dyn Remote,
+    pub dst: &'a dyn Remote,
+    /// The destination's connection pool when it is a server (it remembers made directories).
+    pub dst_pool: Option<&'a Pool>,
+}
+
+impl<'a> Ends<'a> {
+    /// An upload's or a download's ends: the local disk and one lent connection.
+    pub fn of(direction: Direction, lease: &'a Lease, local: &'a LocalRemote) -> Ends<'a> {
+        let remote: &dyn Remote = lease.remote().as_ref();
+        match direction {
+            Direction::Download => Ends {
+                src: remote,
+                dst: local,
+                dst_pool: None,
+            },
+            Direction::Upload | Direction::Relay => Ends {
+                src: local,
+                dst: remote,
+                dst_pool: Some(lease.pool()),
+            },
+        }
+    }
+}
+
 /// Runs `item` once. Updates its recorded source identity and, for `rename`, its destination.
 /// `may_resume` is false for a transfer planned moments ago and never tried: no part file of
 /// ours can exist, so asking the destination for one would only cost a round trip.
-#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     item: &mut Transfer,
     may_resume: bool,
-    lease: &Lease,
-    local: &LocalRemote,
+    ends: &Ends<'_>,
     options: &CopyOptions,
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> Result<ItemOutcome, RemoteError> {
-    let remote: &dyn Remote = lease.remote().as_ref();
-    let (src, dst): (&dyn Remote, &dyn Remote) = match item.direction {
-        Direction::Upload => (local, remote),
-        Direction::Download => (remote, local),
-    };
+    let (src, dst) = (ends.src, ends.dst);
     let destination = item.destination().to_string();
     if item.kind == ItemKind::Mkdir {
-        ensure_dir(dst, &destination, item.direction, lease).await?;
+        ensure_dir(dst, &destination, ends.dst_pool).await?;
         return Ok(ItemOutcome::Done {
             size: 0,
             verification: None,
         });
     }
     if let Some(parent) = names::parent(&destination) {
-        ensure_dir(dst, &parent, item.direction, lease).await?;
+        ensure_dir(dst, &parent, ends.dst_pool).await?;
     }
     let source_path = item.source().to_string();
     // A small local file is read along with its stat: the upload sends it whole anyway.
-    let (source, preloaded) = match item.direction {
-        Direction::Upload if item.source_size <= WHOLE_LIMIT => {
+    let (source, preloaded) = match src.as_local() {
+        Some(local) if item.source_size <= WHOLE_LIMIT => {
             local.read_small(&source_path, WHOLE_LIMIT).await?
         }
         _ => (src.stat(&source_path).await?, None),
@@ -74,9 +96,15 @@ pub async fn execute(
         }
         _ => dst.stat(&destination).await,
     };
+    let policy = match &existing {
+        Ok(existing) if item.overwrite == OverwritePolicy::Ask => {
+            decide(item, &source, existing, options).await
+        }
+        _ => item.overwrite,
+    };
     match existing {
-        Ok(existing) => match item.overwrite {
-            OverwritePolicy::Overwrite => {}
+        Ok(existing) => match policy {
+            OverwritePolicy::Overwrite | OverwritePolicy::Ask => {}
             OverwritePolicy::Skip => return skipped("the destination exists"),
             OverwritePolicy::NewerOnly if existing.mtime >= source.mtime => {
                 return skipped("the destination is as new as the source");
@@ -114,7 +142,7 @@ pub async fn execute(
     if target != destination {
         match item.direction {
             Direction::Upload => item.remote_path = target,
-            Direction::Download => item.local_path = target,
+            Direction::Download | Direction::Relay => item.local_path = target,
         }
     }
     Ok(ItemOutcome::Done {
@@ -129,20 +157,51 @@ fn skipped(reason: &str) -> Result<ItemOutcome, RemoteError> {
     })
 }
 
-/// Makes sure `dir` exists on the destination; remote directories are remembered per profile.
+/// The policy for an existing destination of a transfer set to ask: the answer, or
+/// `if_exists` when nobody answered.
+async fn decide(
+    item: &Transfer,
+    source: &crate::remote::Entry,
+    existing: &crate::remote::Entry,
+    options: &CopyOptions,
+) -> OverwritePolicy {
+    let conflict = Conflict {
+        transfer: item.id,
+        batch: item.batch,
+        direction: item.direction,
+        profile: item.profile.clone(),
+        source: item.source().to_string(),
+        destination: item.destination().to_string(),
+        source_size: source.size,
+        source_mtime: source.mtime,
+        existing_size: existing.size,
+        existing_mtime: existing.mtime,
+    };
+    let answered = match &options.conflicts {
+        Some(prompt) => prompt.decide(&conflict).await,
+        None => None,
+    };
+    match answered.unwrap_or(options.if_exists) {
+        OverwritePolicy::Ask => OverwritePolicy::Skip,
+        policy => policy,
+    }
+}
+
+/// Makes sure `dir` exists on the destination; a server's directories are remembered by its
+/// pool.
 pub(crate) async fn ensure_dir(
     dst: &dyn Remote,
     dir: &str,
-    direction: Direction,
-    lease: &Lease,
+    pool: Option<&Pool>,
 ) -> Result<(), RemoteError> {
-    let cached = direction == Direction::Upload;
-    if cached && lease.pool().dir_known(dir) {
+    if let Some(pool) = pool
+        && pool.dir_known(dir)
+    {
         return Ok(());
     }
     dst.mkdir_all(dir).await?;
-    if cached {
-        lease.pool().remember_dir(dir);
+    if let Some(pool) = pool {
+        pool.remember_dir(dir);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! bandwidth limits. Knows nothing of the screen.
 
 pub mod bundle;
+pub mod conflict;
 pub mod copy;
 mod digest;
 pub mod execute;

@@ -12,6 +12,8 @@ use crate::remote::RemoteError;
 pub enum Direction {
     Upload,
     Download,
+    /// From one server to another, streamed through ferry.
+    Relay,
 }
 
 /// A file to copy, or a directory to create on the destination.
@@ -65,16 +67,24 @@ pub enum OverwritePolicy {
     NewerOnly,
     /// Keep it and write the new file as `name (1).ext`.
     Rename,
+    /// Ask whoever is attached; with nobody to ask, `transfer.if_exists` decides.
+    Ask,
 }
 
-/// Copy files to or from one profile.
+/// Copy files to or from one profile, or between two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferRequest {
     pub direction: Direction,
+    /// The server of an upload or download; a relay's source server.
     pub profile: String,
-    /// Upload: local paths. Download: remote paths (relative ones start at the profile's dir).
+    /// A relay's destination server.
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// Upload: local paths. Download and relay: remote paths (relative ones start at the
+    /// profile's dir).
     pub sources: Vec<String>,
-    /// Upload: the remote directory. Download: the local directory.
+    /// Upload: the remote directory. Download: the local directory. Relay: the directory on
+    /// the peer.
     pub target: String,
     /// Copy directories with their contents.
     pub recursive: bool,
@@ -92,7 +102,12 @@ pub struct Transfer {
     pub direction: Direction,
     pub kind: ItemKind,
     pub profile: String,
+    /// A relay's destination server.
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// The path on this machine; for a relay, the destination path on `peer`.
     pub local_path: String,
+    /// The path on `profile`'s server (a relay's source).
     pub remote_path: String,
     pub state: TransferState,
     pub overwrite: OverwritePolicy,
@@ -127,7 +142,16 @@ impl Transfer {
     pub fn source(&self) -> &str {
         match self.direction {
             Direction::Upload => &self.local_path,
-            Direction::Download => &self.remote_path,
+            Direction::Download | Direction::Relay => &self.remote_path,
+        }
+    }
+
+    /// The profile the destination is on (None: this machine).
+    pub fn destination_profile(&self) -> Option<&str> {
+        match self.direction {
+            Direction::Upload => Some(&self.profile),
+            Direction::Download => None,
+            Direction::Relay => self.peer.as_deref(),
         }
     }
 
@@ -135,7 +159,7 @@ impl Transfer {
     pub fn destination(&self) -> &str {
         match self.direction {
             Direction::Upload => &self.remote_path,
-            Direction::Download => &self.local_path,
+            Direction::Download | Direction::Relay => &self.local_path,
         }
     }
 }
@@ -161,6 +185,7 @@ pub(crate) mod samples {
             direction: Direction::Upload,
             kind: ItemKind::File,
             profile: "p".into(),
+            peer: None,
             local_path: format!("/l/{id}"),
             remote_path: format!("/r/{id}"),
             state: TransferState::Queued,

@@ -105,9 +105,20 @@ pub async fn plan(
                 plan_upload(&source, &target, request.recursive, cancel, &mut sink).await?;
             }
         }
-        Direction::Download => {
-            let target = std::path::absolute(&request.target)
-                .map_err(|e| RemoteError::from_io(&e, &Endpoint::default()).at(&request.target))?;
+        Direction::Download | Direction::Relay => {
+            let target = match request.direction {
+                Direction::Relay => names::normalize(&request.target),
+                _ => std::path::absolute(&request.target)
+                    .map_err(|e| {
+                        RemoteError::from_io(&e, &Endpoint::default()).at(&request.target)
+                    })?
+                    .to_string_lossy()
+                    .into_owned(),
+            };
+            let target = Destination {
+                dir: target,
+                remote: request.direction == Direction::Relay,
+            };
             for source in &request.sources {
                 let source = resolve(source);
                 plan_download(
@@ -296,17 +307,34 @@ fn file_item(local: &str, remote: &str, meta: &std::fs::Metadata) -> PlannedItem
     }
 }
 
+/// Where a download (this machine) or a relay (another server) puts what it finds.
+struct Destination {
+    dir: String,
+    remote: bool,
+}
+
+impl Destination {
+    /// `dir/name`, refusing a name that could leave `dir`.
+    fn child(dir: &str, name: &str, remote: bool) -> Result<String, RemoteError> {
+        match remote {
+            true if names::is_safe_name(name) => Ok(names::join(dir, name)),
+            _ => names::local_child(Path::new(dir), name).map(|p| p.to_string_lossy().into_owned()),
+        }
+    }
+}
+
 async fn plan_download(
     remote: &dyn Remote,
     source: &str,
-    target_dir: &Path,
+    target: &Destination,
     recursive: bool,
     cancel: &CancellationToken,
     sink: &mut Sink,
 ) -> Result<(), RemoteError> {
     let name = names::base_name(source);
-    let local = match names::local_child(target_dir, name) {
-        Ok(local) => local.to_string_lossy().into_owned(),
+    let target_dir = Path::new(&target.dir);
+    let local = match Destination::child(&target.dir, name, target.remote) {
+        Ok(local) => local,
         Err(err) => {
             let err = RemoteError {
                 endpoint: remote.endpoint().clone(),
@@ -347,19 +375,14 @@ async fn plan_download(
             .await;
     }
     sink.push(mkdir_item(&local, source)).await?;
-    let mut pending = vec![(PathBuf::from(&local), source.to_string())];
+    let mut pending = vec![(local, source.to_string())];
     while let Some((local_dir, remote_dir)) = pending.pop() {
         check_cancel(cancel)?;
         let (mut entries, refused) = match remote.list(&remote_dir).await {
             Ok(listing) => listing,
             Err(err) if !err.is_transient() => {
-                sink.push(failed(
-                    ItemKind::Mkdir,
-                    &local_dir.to_string_lossy(),
-                    &remote_dir,
-                    err,
-                ))
-                .await?;
+                sink.push(failed(ItemKind::Mkdir, &local_dir, &remote_dir, err))
+                    .await?;
                 continue;
             }
             Err(err) => return Err(err),
@@ -371,22 +394,24 @@ async fn plan_download(
                 format!("refusing to use the name {name} as a local file name"),
             )
             .at(&remote_dir);
-            sink.push(failed(
-                ItemKind::File,
-                &local_dir.to_string_lossy(),
-                &remote_dir,
-                err,
-            ))
-            .await?;
+            sink.push(failed(ItemKind::File, &local_dir, &remote_dir, err))
+                .await?;
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         for entry in entries {
             let child_remote = names::join(&remote_dir, &entry.name);
-            let child_local = local_dir.join(&entry.name).to_string_lossy().into_owned();
+            // Listed names are already checked safe.
+            let child_local = match target.remote {
+                true => names::join(&local_dir, &entry.name),
+                false => Path::new(&local_dir)
+                    .join(&entry.name)
+                    .to_string_lossy()
+                    .into_owned(),
+            };
             match entry.kind {
                 EntryKind::Dir => {
                     sink.push(mkdir_item(&child_local, &child_remote)).await?;
-                    pending.push((PathBuf::from(&child_local), child_remote));
+                    pending.push((child_local, child_remote));
                 }
                 EntryKind::File => {
                     sink.push(remote_file_item(

@@ -122,7 +122,6 @@ impl EngineFixture {
             config: self.config.clone(),
             paths: Paths::resolve(None, Some(self.data_dir())).expect("paths"),
             vault_key: Some(key),
-            interactive: false,
             host_key_policy: None,
             run_queue: true,
         })
@@ -141,6 +140,7 @@ pub fn request(
     TransferRequest {
         direction,
         profile: profile.into(),
+        peer: None,
         sources: sources.iter().map(|s| s.to_string()).collect(),
         target: target.into(),
         recursive,
@@ -182,7 +182,7 @@ pub async fn wait_batches(
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while summaries.iter().any(Option::is_none) {
-        let event = tokio::time::timeout_at(deadline, watch.events.recv())
+        let event = tokio::time::timeout_at(deadline, watch.events.next())
             .await
             .expect("batches did not finish in time")
             .expect("engine stopped");
@@ -193,7 +193,7 @@ pub async fn wait_batches(
         } = &event
         {
             assert!(error.is_none(), "batch {batch} failed to plan: {error:?}");
-            if let Some(i) = batches.iter().position(|b| b == batch) {
+            if let Some(i) = batches.iter().position(|b| *b == *batch) {
                 summaries[i] = Some(summary.clone());
             }
         }

@@ -52,7 +52,7 @@ async fn a_refused_file_fails_alone_while_its_bundle_arrives() {
     .await;
     let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let (batch, site) = upload_tree(&client, &fx).await;
     let (running, summaries, events) = watch_running(&mut watch, batch).await;
     assert!(
@@ -103,7 +103,7 @@ async fn watch_running(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         tokio::select! {
-            event = watch.events.recv() => {
+            event = watch.events.next() => {
                 let event = event.expect("engine alive");
                 if let Event::BatchDone { batch: b, summary, error } = &event
                     && *b == batch
@@ -131,7 +131,7 @@ async fn bundles_survive_dropped_connections() {
     server.queue_drops([300 << 10, 700 << 10, 200 << 10, 500 << 10]);
     let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let (batch, site) = upload_tree(&client, &fx).await;
     let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(300)).await;
     assert_eq!(summaries[0].failed, 0, "{summaries:?}");
@@ -157,11 +157,11 @@ async fn a_stop_mid_bundle_leaves_no_partial_file_and_resumes() {
     .await;
     let fx = EngineFixture::with_sftp(server.port(), |_| {});
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let (_, site) = upload_tree(&client, &fx).await;
     // Pause the first file to start; stop the engine once it is recorded paused.
     let paused = loop {
-        match watch.events.recv().await.expect("engine alive") {
+        match watch.events.next().await.expect("engine alive") {
             Event::Started { id } => {
                 let queue = client.request(Request::Queue).await;
                 let Response::Queue { snapshot } = queue else {
@@ -177,7 +177,7 @@ async fn a_stop_mid_bundle_leaves_no_partial_file_and_resumes() {
         }
     };
     loop {
-        match watch.events.recv().await.expect("engine alive") {
+        match watch.events.next().await.expect("engine alive") {
             Event::Finished { transfer } if transfer.id == paused => {
                 assert_eq!(transfer.state, TransferState::Paused);
                 break;
@@ -257,7 +257,7 @@ async fn sshd_takes_many_bundles_on_one_connection() {
         |profile| profile.max_connections = 1,
     );
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let target = sshd.scratch_dir().join("bundles");
     std::fs::create_dir_all(&target).expect("mkdir");
     std::os::unix::fs::chown(&target, Some(user.uid), Some(user.gid)).expect("chown");

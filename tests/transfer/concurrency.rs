@@ -38,7 +38,7 @@ async fn five_uploads_with_five_downloads() {
         );
     }
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let mut peak = 0;
     let sources: Vec<&str> = uploads.iter().map(String::as_str).collect();
     let remote: Vec<String> = (0..5).map(|i| format!("/down{i}.bin")).collect();
@@ -59,7 +59,7 @@ async fn five_uploads_with_five_downloads() {
     let batches = [a, b];
     let waiter = wait_batches(&mut watch, &batches, Duration::from_secs(300));
     tokio::pin!(waiter);
-    let mut progress = client.subscribe().progress;
+    let mut progress = client.subscribe(false).progress;
     let (summaries, _) = loop {
         tokio::select! {
             done = &mut waiter => break done,
@@ -131,7 +131,7 @@ async fn recursive_upload_of_a_thousand_files_arrives_as_the_same_tree() {
     let tree_root = local.join("site");
     make_tree(&tree_root);
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let batch = enqueue(
         &client,
         request(

@@ -117,7 +117,7 @@ async fn sigterm_records_the_offset_and_queue_commands_resume_it() {
     let queue: serde_json::Value =
         serde_json::from_str(&env.ok(env.ferry(&["queue", "--json"]))).expect("json");
     assert_eq!(queue[0]["state"], "interrupted", "{queue}");
-    let offset = queue[0]["offset"].as_u64().expect("offset");
+    let offset = queue[0]["done"].as_u64().expect("bytes done");
     assert!(offset > 0 && offset < size, "offset recorded: {offset}");
     let id = queue[0]["id"].to_string();
 

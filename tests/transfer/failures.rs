@@ -20,7 +20,7 @@ async fn failed_record(
     let file = fx.local("src").join("payload.bin");
     random_file(&file, size, 3);
     let client = fx.start();
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let batch = enqueue(
         &client,
         request(

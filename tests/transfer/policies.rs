@@ -17,7 +17,7 @@ async fn upload(
     file: &std::path::Path,
     policy: OverwritePolicy,
 ) -> BatchSummary {
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let mut req = request(
         Direction::Upload,
         "srv",

@@ -100,7 +100,7 @@ async fn drops_round_trip(
     let local = fx.local("real-up");
     let file = local.join("big.bin");
     random_file(&file, size as usize, 5);
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let stop = spawn_killer(remote_dir.join("big.bin.ferry-part"), size, kill.clone());
     let up = limited(request(
         Direction::Upload,
@@ -205,7 +205,7 @@ async fn concurrency_and_tree(client: &EngineClient, fx: &EngineFixture, remote_
         chown_to_test_user(&source);
         remote.push(source.to_string_lossy().into_owned());
     }
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let sources: Vec<&str> = uploads.iter().map(String::as_str).collect();
     let remote_sources: Vec<&str> = remote.iter().map(String::as_str).collect();
     let target = remote_dir.join("in");
@@ -339,7 +339,7 @@ async fn vsftpd_concurrency_tree_and_fail_fast() {
 async fn fail_fast(client: &EngineClient, fx: &EngineFixture, locked: &str) {
     let file = fx.local("ff").join("denied.bin");
     random_file(&file, 1 << 20, 1);
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let batch = enqueue(
         client,
         request(
@@ -379,7 +379,7 @@ async fn wrong_password(protocol: Protocol, port: u16) {
     let (fx, client) = engine(protocol, port, "definitely-not-the-password");
     let file = fx.local("wp").join("x.bin");
     random_file(&file, 1024, 2);
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let batch = enqueue(
         &client,
         request(

@@ -41,7 +41,7 @@ async fn watch_batch(
     loop {
         tokio::select! {
             biased;
-            event = watch.events.recv() => match event.expect("engine alive") {
+            event = watch.events.next() => match event.expect("engine alive") {
                 Event::Restarted { id, from, .. } => {
                     last.insert(id, from);
                 }
@@ -91,7 +91,7 @@ async fn check_upload(
     let local = fx.local("up");
     let file = local.join("big.bin");
     random_file(&file, size as usize, 7);
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let before = received();
     let batch = enqueue(
         client,
@@ -136,7 +136,7 @@ async fn check_download(
     let remote_file = root.join("down.bin");
     random_file(&remote_file, size as usize, 11);
     let local = fx.local("down");
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let before = sent_by_server();
     let batch = enqueue(
         client,
@@ -260,7 +260,7 @@ async fn survives_an_idle_connection_cut(
     let local = fx.local("idle-up");
     let file = local.join("small.bin");
     random_file(&file, 300_000, 9);
-    let mut watch = client.subscribe();
+    let mut watch = client.subscribe(false);
     let up = request(
         Direction::Upload,
         "srv",

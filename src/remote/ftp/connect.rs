@@ -3,6 +3,7 @@
 //! Also `fetch_certificate`, which only looks at a server's certificate.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -16,7 +17,8 @@ use super::super::{
 use super::cert::{self, CertificateInfo};
 use super::errors::{self, Reply};
 use super::session::{Connection, Features, Ftp, timed};
-use super::tls::{Tls, Trust};
+use super::tls::{Seen, Tls, Trust};
+use crate::remote::trust::CertificateQuestion;
 use crate::profile::{Profile, Protocol};
 
 /// The shortest wait for a reply once logged in: `options.timeout` is about connecting, and a
@@ -31,6 +33,15 @@ pub(super) struct Dialer {
     pub endpoint: Endpoint,
     credentials: Credentials,
     options: ConnectOptions,
+    /// The certificate pin in force: the profile's, or one a person accepted meanwhile.
+    pin: Mutex<Option<String>>,
+    /// What the last refused TLS handshake showed.
+    refused: Mutex<Option<Seen>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain values: a panic elsewhere cannot leave them half-written.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A new session and what to tell a person about it.
@@ -46,10 +57,73 @@ impl Dialer {
             endpoint: endpoint_of(profile),
             credentials: credentials.clone(),
             options: options.clone(),
+            pin: Mutex::new(profile.cert_pin.clone()),
+            refused: Mutex::new(None),
         }
     }
 
+    fn current_pin(&self) -> Option<String> {
+        lock(&self.pin).clone()
+    }
+
+    /// Opens the control connection with TLS as the protocol wants, under the pin in force;
+    /// a refused certificate is kept for [`Dialer::certificate_question`].
+    async fn open_trusted(&self, addrs: &[SocketAddr]) -> Result<(Ftp, Option<Tls>)> {
+        let profile = &self.profile;
+        let tls = match profile.protocol {
+            Protocol::Ftps | Protocol::FtpsImplicit => Some(new_tls(
+                self.current_pin().as_deref(),
+                Trust::Enforce,
+                &self.endpoint,
+            )?),
+            _ => None,
+        };
+        match open_control(profile, &self.endpoint, addrs, tls.as_ref()).await {
+            Ok(ftp) => Ok((ftp, tls)),
+            Err(err) => {
+                if let Some(tls) = &tls
+                    && err.kind == ErrorKind::HostKey
+                {
+                    *lock(&self.refused) = Some(tls.seen());
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The question to put about a certificate just refused: only one that neither verifies
+    /// nor contradicts a pin (a changed pinned certificate is refused, not asked about).
+    fn certificate_question(&self) -> Option<CertificateQuestion> {
+        let seen = lock(&self.refused).take()?;
+        if self.current_pin().is_some() || !seen.refused() {
+            return None;
+        }
+        Some(CertificateQuestion {
+            endpoint: self.endpoint.clone(),
+            certificate: CertificateInfo::from_der(seen.leaf.as_deref()?, false),
+            problem: seen.problem.unwrap_or_else(|| "it does not verify".into()),
+        })
+    }
+
+    /// Connects and logs in. A certificate that does not verify is put to whoever answers
+    /// trust questions (outside the connect timeout: a person takes time) and, if trusted,
+    /// pinned for this dialer's connections.
     pub async fn dial(&self) -> Result<Dialed> {
+        let first = self.dial_timed().await;
+        if first.is_ok() {
+            return first;
+        }
+        let Some(question) = self.certificate_question() else {
+            return first;
+        };
+        if !self.options.prompt.trust_certificate(&question).await {
+            return first;
+        }
+        *lock(&self.pin) = Some(question.certificate.sha256_hex);
+        self.dial_timed().await
+    }
+
+    async fn dial_timed(&self) -> Result<Dialed> {
         let limit = self.options.timeout;
         match tokio::time::timeout(limit, self.dial_within()).await {
             Ok(dialed) => dialed,
@@ -64,15 +138,7 @@ impl Dialer {
     async fn dial_within(&self) -> Result<Dialed> {
         let profile = &self.profile;
         let addrs = resolve(profile, &self.endpoint).await?;
-        let tls = match profile.protocol {
-            Protocol::Ftps | Protocol::FtpsImplicit => Some(new_tls(
-                profile.cert_pin.as_deref(),
-                Trust::Enforce,
-                &self.endpoint,
-            )?),
-            _ => None,
-        };
-        let ftp = open_control(profile, &self.endpoint, &addrs, tls.as_ref()).await?;
+        let (ftp, tls) = self.open_trusted(&addrs).await?;
         let banner = ftp.get_welcome_msg().map(banner_text);
         let limit = self.options.timeout.max(MIN_REPLY_LIMIT);
         let mut conn = Connection::new(ftp, self.endpoint.clone(), limit);

@@ -170,6 +170,10 @@ impl Remote for LocalRemote {
         true
     }
 
+    fn as_local(&self) -> Option<&LocalRemote> {
+        Some(self)
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_rename: true,

@@ -162,6 +162,16 @@ impl Remote for SftpRemote {
         self.conn.guard(ops::read_dir(&self.conn, path)).await
     }
 
+    async fn list_chunked(
+        &self,
+        path: &str,
+        chunks: &tokio::sync::mpsc::Sender<Vec<Entry>>,
+    ) -> Result<Vec<String>> {
+        self.conn
+            .guard(ops::list_chunked(&self.conn, path, chunks))
+            .await
+    }
+
     async fn stat(&self, path: &str) -> Result<Entry> {
         self.conn.guard(ops::stat(&self.conn, path)).await
     }

@@ -49,6 +49,53 @@ pub(super) async fn read_dir(conn: &Connection, path: &str) -> Result<Vec<Entry>
     Ok(entries)
 }
 
+/// Lists `path` in chunks as the server's replies arrive: the first at once, later ones
+/// gathered to [`crate::remote::LIST_CHUNK`] entries. Unsafe names are refused and returned.
+pub(super) async fn list_chunked(
+    conn: &Connection,
+    path: &str,
+    chunks: &tokio::sync::mpsc::Sender<Vec<Entry>>,
+) -> Result<Vec<String>> {
+    let handle = conn
+        .sftp
+        .opendir(path)
+        .await
+        .map_err(|err| conn.error(&err, path))?;
+    let mut refused = Vec::new();
+    let mut gathered: Vec<Entry> = Vec::new();
+    let mut sent_any = false;
+    let result = loop {
+        match conn.sftp.readdir(handle.handle.as_str()).await {
+            Ok(batch) => {
+                let mut entries: Vec<Entry> = batch
+                    .files
+                    .iter()
+                    .filter(|file| file.filename != "." && file.filename != "..")
+                    .map(|file| attrs::entry(&file.filename, &file.attrs, Some(&file.longname)))
+                    .collect();
+                add_link_targets(conn, path, &mut entries).await;
+                let (safe, unsafe_names) = names::partition_safe(entries);
+                refused.extend(unsafe_names);
+                gathered.extend(safe);
+                if !sent_any || gathered.len() >= crate::remote::LIST_CHUNK {
+                    sent_any = true;
+                    if chunks.send(std::mem::take(&mut gathered)).await.is_err() {
+                        break Ok(());
+                    }
+                }
+            }
+            Err(err) if is_eof(&err) => break Ok(()),
+            Err(err) => break Err(conn.error(&err, path)),
+        }
+    };
+    let _ = conn.sftp.close(handle.handle).await;
+    result?;
+    if !gathered.is_empty() {
+        let _ = chunks.send(gathered).await;
+    }
+    Ok(refused)
+}
+
 async fn read_all(conn: &Connection, handle: &str, path: &str) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     loop {
