@@ -120,7 +120,9 @@ pub fn answer(question: &Question) -> Option<Answer> {
                 trust: confirm("Trust and pin this certificate"),
             })
         }
-        Question::Exists(conflict) => ask_conflict(conflict).ok().map(|choice| Answer::Exists { choice }),
+        Question::Exists(conflict) => ask_conflict(conflict)
+            .ok()
+            .map(|choice| Answer::Exists { choice }),
     }
 }
 

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use super::watch::{End, Output, follow, start_engine};
 use super::{Context, print_json};
 use crate::engine::api::{BatchSummary, Event, Request, Response, TransferView};
-use crate::text::shown;
 use crate::profile::HostKeyPolicy;
+use crate::text::shown;
 use crate::transfer::model::{Direction, Transfer, TransferState};
 use crate::units::human_bytes;
 

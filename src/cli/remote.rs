@@ -170,7 +170,13 @@ pub fn ls(ctx: &Context, args: LsArgs, policy: Option<HostKeyPolicy>) -> anyhow:
     let (entries, refused) = with_profile(ctx, &target.profile, policy, async |line, start| {
         let path = resolve(start, &target.path);
         let place = Place::Profile(target.profile.clone());
-        let entry = match line.call(Request::Stat { place: place.clone(), path: path.clone() }).await? {
+        let entry = match line
+            .call(Request::Stat {
+                place: place.clone(),
+                path: path.clone(),
+            })
+            .await?
+        {
             Response::Entry { entry } => entry,
             other => bail!("unexpected answer from the engine: {other:?}"),
         };

@@ -58,7 +58,11 @@ async fn trust(line: &mut Line, name: &str, expected: Option<&str>) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-async fn fetch(line: &mut Line, name: &str, pin: Option<String>) -> anyhow::Result<(CertificateInfo, bool)> {
+async fn fetch(
+    line: &mut Line,
+    name: &str,
+    pin: Option<String>,
+) -> anyhow::Result<(CertificateInfo, bool)> {
     let request = Request::Certificate {
         profile: name.to_string(),
         pin,

@@ -82,14 +82,20 @@ pub fn run_batch(
             Response::Error(failure) => bail!(failure),
             other => bail!("unexpected answer from the engine: {other:?}"),
         };
-        let end = follow(&client, &mut watch, output, Some(batch), |event| match event {
-            Event::BatchDone {
-                batch: b,
-                summary,
-                error,
-            } if *b == batch => Some((summary.clone(), error.clone())),
-            _ => None,
-        })
+        let end = follow(
+            &client,
+            &mut watch,
+            output,
+            Some(batch),
+            |event| match event {
+                Event::BatchDone {
+                    batch: b,
+                    summary,
+                    error,
+                } if *b == batch => Some((summary.clone(), error.clone())),
+                _ => None,
+            },
+        )
         .await?;
         client.shutdown().await;
         report(end, output)

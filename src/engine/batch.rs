@@ -42,7 +42,10 @@ pub(crate) struct Batch {
 const FINISHED_KEPT: usize = 256;
 
 /// Queues `request` as a new batch: planning runs in its own task; returns the batch id.
-pub(crate) async fn enqueue(shared: &Arc<Shared>, request: TransferRequest) -> Result<u64, Failure> {
+pub(crate) async fn enqueue(
+    shared: &Arc<Shared>,
+    request: TransferRequest,
+) -> Result<u64, Failure> {
     let invalid = |message: &str| Failure {
         kind: ErrorKind::Invalid,
         message: message.to_string(),

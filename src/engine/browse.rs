@@ -109,7 +109,11 @@ pub(crate) async fn list(
     })
 }
 
-pub(crate) async fn stat(shared: &Arc<Shared>, place: &Place, path: &str) -> Result<Response, Failure> {
+pub(crate) async fn stat(
+    shared: &Arc<Shared>,
+    place: &Place,
+    path: &str,
+) -> Result<Response, Failure> {
     let side = side(shared, place).await?;
     let entry = side.remote().stat(path).await;
     Ok(Response::Entry {
@@ -117,7 +121,11 @@ pub(crate) async fn stat(shared: &Arc<Shared>, place: &Place, path: &str) -> Res
     })
 }
 
-pub(crate) async fn mkdir(shared: &Arc<Shared>, place: &Place, path: &str) -> Result<Response, Failure> {
+pub(crate) async fn mkdir(
+    shared: &Arc<Shared>,
+    place: &Place,
+    path: &str,
+) -> Result<Response, Failure> {
     let side = side(shared, place).await?;
     let made = side.remote().mkdir_all(path).await;
     conclude(side, made).map(|()| Response::Ok)
@@ -165,7 +173,11 @@ pub(crate) async fn peek(
 }
 
 /// A file's size and up to `max_bytes` of its start.
-async fn head(remote: &dyn Remote, path: &str, max_bytes: u64) -> Result<(u64, Vec<u8>), RemoteError> {
+async fn head(
+    remote: &dyn Remote,
+    path: &str,
+    max_bytes: u64,
+) -> Result<(u64, Vec<u8>), RemoteError> {
     let size = remote.stat(path).await?.size;
     let mut reader = remote.read_from(path, 0).await?;
     let mut bytes = Vec::new();

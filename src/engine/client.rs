@@ -9,8 +9,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::Envelope;
 use super::api::{Event, Failure, QueueSnapshot, Request, Response};
-use super::hub::Hub;
 use super::hub::AnswererGuard;
+use super::hub::Hub;
 use crate::remote::ErrorKind;
 
 /// Responses waiting to be read by one asker before a listing waits for it.
@@ -38,11 +38,6 @@ impl Subscription {
     /// The next event; None once the engine has stopped.
     pub async fn next_event(&mut self) -> Option<Event> {
         self.events.next().await
-    }
-
-    /// Events waiting to be read (never more than the engine's backlog).
-    pub fn backlog(&self) -> usize {
-        self.events.0.len()
     }
 }
 

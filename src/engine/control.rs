@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::Shared;
 use super::api::{Event, Failure};
-use crate::remote::ErrorKind;
 use super::batch::{count_final, finish_if_done};
 use super::queue::StopReason;
 use super::worker::{persist, remove_part};
+use crate::remote::ErrorKind;
 use crate::transfer::model::{TransferState, now_us};
 
 /// How long a shutdown waits for running transfers to record their state.

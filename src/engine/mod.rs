@@ -190,7 +190,11 @@ fn is_slow(request: &Request) -> bool {
 
 impl Shared {
     /// Answers one request; a listing also sends its `Entries` chunks to `reply` on the way.
-    async fn handle(self: &Arc<Self>, request: Request, reply: &mpsc::Sender<Response>) -> Response {
+    async fn handle(
+        self: &Arc<Self>,
+        request: Request,
+        reply: &mpsc::Sender<Response>,
+    ) -> Response {
         let result: Result<Response, Failure> = match request {
             Request::Enqueue(request) => batch::enqueue(self, request)
                 .await
@@ -266,8 +270,7 @@ impl Shared {
             Request::Questions => Ok(Response::Questions {
                 pending: self.questions.pending(),
             }),
-            Request::Answer { question, answer } => match self.questions.answer(question, answer)
-            {
+            Request::Answer { question, answer } => match self.questions.answer(question, answer) {
                 true => Ok(Response::Ok),
                 false => Err(Failure {
                     kind: ErrorKind::NotFound,

@@ -79,7 +79,12 @@ pub(crate) async fn save(
         profile.agent = false;
     }
     apply(shared, &mut profile, ProfileSecret::Password, password)?;
-    apply(shared, &mut profile, ProfileSecret::KeyPassphrase, key_passphrase)?;
+    apply(
+        shared,
+        &mut profile,
+        ProfileSecret::KeyPassphrase,
+        key_passphrase,
+    )?;
     let name = profile.name.clone();
     let message = match &original {
         Some(old) => format!("profile `{old}` changed"),
@@ -123,7 +128,9 @@ fn check(profile: &Profile) -> Result<(), Failure> {
         .timeout_secs
         .is_some_and(|t| !(1..=3600).contains(&t))
     {
-        return Err(invalid("the timeout must be between 1 and 3600 seconds".into()));
+        return Err(invalid(
+            "the timeout must be between 1 and 3600 seconds".into(),
+        ));
     }
     if profile.protocol != Protocol::Sftp && profile.key_passphrase.is_some() {
         return Err(invalid("key files apply to sftp:// profiles only".into()));
@@ -175,7 +182,10 @@ pub(crate) async fn delete(shared: &Arc<Shared>, name: &str) -> Result<Response,
 }
 
 /// Adds a profile for each concrete host of an ssh config; existing names are left alone.
-pub(crate) async fn import(shared: &Arc<Shared>, path: Option<String>) -> Result<Response, Failure> {
+pub(crate) async fn import(
+    shared: &Arc<Shared>,
+    path: Option<String>,
+) -> Result<Response, Failure> {
     let home = std::env::var_os("HOME").map(PathBuf::from).ok_or(Failure {
         kind: ErrorKind::Invalid,
         message: "HOME is not set: name the ssh config file".into(),
@@ -218,7 +228,11 @@ pub(crate) async fn import(shared: &Arc<Shared>, path: Option<String>) -> Result
                 store.log(
                     LogLevel::Info,
                     "profile",
-                    &format!("{} profile(s) imported from {}", added.len(), file.display()),
+                    &format!(
+                        "{} profile(s) imported from {}",
+                        added.len(),
+                        file.display()
+                    ),
                 )?;
             }
             Ok((added, skipped))
@@ -247,7 +261,9 @@ pub(crate) async fn certificate(
     if !matches!(profile.protocol, Protocol::Ftps | Protocol::FtpsImplicit) {
         return Err(Failure {
             kind: ErrorKind::Invalid,
-            message: format!("{name} is not an FTPS profile: only ftps:// servers have certificates"),
+            message: format!(
+                "{name} is not an FTPS profile: only ftps:// servers have certificates"
+            ),
         });
     }
     let certificate = fetch_certificate(&profile, &options).await?;
@@ -263,7 +279,11 @@ pub(crate) async fn certificate(
 }
 
 /// Records `certificate` as the profile's trusted one.
-pub(crate) async fn pin_certificate(shared: &Arc<Shared>, name: &str, certificate: &CertificateInfo) {
+pub(crate) async fn pin_certificate(
+    shared: &Arc<Shared>,
+    name: &str,
+    certificate: &CertificateInfo,
+) {
     let owned = name.to_string();
     let sha = certificate.sha256_hex.clone();
     let fingerprint = certificate.fingerprint();

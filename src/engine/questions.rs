@@ -42,10 +42,16 @@ pub enum Question {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "kebab-case")]
 pub enum Answer {
-    HostKey { decision: HostKeyDecision },
+    HostKey {
+        decision: HostKeyDecision,
+    },
     /// Trust and pin the certificate, or not.
-    Certificate { trust: bool },
-    Exists { choice: ConflictChoice },
+    Certificate {
+        trust: bool,
+    },
+    Exists {
+        choice: ConflictChoice,
+    },
 }
 
 /// Something refused for the user's safety, to be shown (there is nothing to decide).
@@ -165,7 +171,10 @@ impl TrustPrompt for EnginePrompt {
         let Some(shared) = self.shared.upgrade() else {
             return false;
         };
-        let key = (self.profile.clone(), question.certificate.sha256_hex.clone());
+        let key = (
+            self.profile.clone(),
+            question.certificate.sha256_hex.clone(),
+        );
         if super::lock(&shared.questions.trusted_certificates).contains(&key) {
             return true;
         }

@@ -121,7 +121,8 @@ pub(crate) async fn init(
 /// An existing 32-byte key file, or a new one (0600) with fresh random bytes.
 fn prepare_key_file(path: &str) -> Result<PathBuf, Failure> {
     let path = crate::paths::expand_tilde(path);
-    let io = |err: std::io::Error| failure(ErrorKind::LocalIo, format!("{}: {err}", path.display()));
+    let io =
+        |err: std::io::Error| failure(ErrorKind::LocalIo, format!("{}: {err}", path.display()));
     if !path.exists() {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::paths::ensure_private_dir(dir).map_err(io)?;
@@ -138,7 +139,10 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => Err(vault_failure(err)),
-        Err(join) => Err(failure(ErrorKind::LocalIo, format!("vault task failed: {join}"))),
+        Err(join) => Err(failure(
+            ErrorKind::LocalIo,
+            format!("vault task failed: {join}"),
+        )),
     }
 }
 

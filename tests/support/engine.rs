@@ -115,6 +115,11 @@ impl EngineFixture {
 
     /// Starts an engine on the current runtime (it takes the store until shut down).
     pub fn start(&self) -> EngineClient {
+        self.start_with(true)
+    }
+
+    /// Starts an engine that runs the queue or (with `run_queue` false) only keeps it.
+    pub fn start_with(&self, run_queue: bool) -> EngineClient {
         let store = self.store();
         let key = self.key(&store);
         ferry::engine::start(EngineSetup {
@@ -123,7 +128,7 @@ impl EngineFixture {
             paths: Paths::resolve(None, Some(self.data_dir())).expect("paths"),
             vault_key: Some(key),
             host_key_policy: None,
-            run_queue: true,
+            run_queue,
         })
         .expect("engine")
     }
@@ -244,4 +249,48 @@ pub fn random_file(path: &Path, size: usize, seed: u64) {
         left -= n;
     }
     file.flush().expect("flush");
+}
+
+/// Sends a request and returns its answer, panicking on an error response.
+pub async fn call(client: &EngineClient, request: Request) -> Response {
+    let shown = format!("{request:?}");
+    match client.request(request).await {
+        Response::Error(failure) => panic!("{shown} failed: {failure:?}"),
+        other => other,
+    }
+}
+
+/// A listing gathered from its chunks: the entries (sorted by name) and the number of chunks.
+pub async fn list(
+    client: &EngineClient,
+    place: ferry::engine::api::Place,
+    path: &str,
+) -> Result<(Vec<ferry::remote::Entry>, usize), ferry::engine::api::Failure> {
+    let mut replies = client
+        .stream(Request::List {
+            place,
+            path: path.to_string(),
+        })
+        .await;
+    let mut entries = Vec::new();
+    let mut chunks = 0;
+    loop {
+        match replies
+            .recv()
+            .await
+            .expect("the listing ended without an answer")
+        {
+            Response::Entries { entries: chunk } => {
+                chunks += 1;
+                entries.extend(chunk);
+            }
+            Response::Listed { count, .. } => {
+                assert_eq!(count, entries.len(), "Listed counts every entry sent");
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                return Ok((entries, chunks));
+            }
+            Response::Error(failure) => return Err(failure),
+            other => panic!("unexpected answer to a listing: {other:?}"),
+        }
+    }
 }

@@ -18,8 +18,8 @@ use super::cert::{self, CertificateInfo};
 use super::errors::{self, Reply};
 use super::session::{Connection, Features, Ftp, timed};
 use super::tls::{Seen, Tls, Trust};
-use crate::remote::trust::CertificateQuestion;
 use crate::profile::{Profile, Protocol};
+use crate::remote::trust::CertificateQuestion;
 
 /// The shortest wait for a reply once logged in: `options.timeout` is about connecting, and a
 /// server may take longer than that to delete a large file or finish writing one.
