@@ -17,6 +17,50 @@ pub struct Config {
     pub vault: VaultConfig,
     pub connection: ConnectionConfig,
     pub transfer: TransferConfig,
+    pub ui: UiConfig,
+    /// Key bindings of the app: an action's name and its keys (replacing the defaults).
+    pub keys: std::collections::BTreeMap<String, KeyList>,
+}
+
+/// `[ui]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// Click to select and wheel to scroll (off leaves the terminal's own text selection).
+    pub mouse: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig { mouse: true }
+    }
+}
+
+/// One key or several, as `[keys]` writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeyList::One(key) => vec![key.clone()],
+            KeyList::Many(keys) => keys.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// The `[keys]` overrides as the keymap takes them.
+    pub fn key_overrides(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.keys
+            .iter()
+            .map(|(action, keys)| (action.clone(), keys.keys()))
+            .collect()
+    }
 }
 
 /// `[log]`
@@ -220,7 +264,13 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), (String, String)> {
+        self.validate_values().map_err(|(key, message)| (key.to_string(), message))?;
+        crate::tui::keymap::Keymap::new(&self.key_overrides())?;
+        Ok(())
+    }
+
+    fn validate_values(&self) -> Result<(), (&'static str, String)> {
         if self.log.max_files == 0 {
             return Err(("log.max_files", "must be at least 1".into()));
         }

@@ -7,6 +7,8 @@
 //! - [`profile`] and [`ssh_config`]: server profiles, their URLs and import from `~/.ssh/config`.
 //! - [`remote`]: the `Remote` trait with SFTP, FTP/FTPS and local implementations, and host-key trust.
 //! - [`text`]: server names kept as exact bytes, and the one escaping of server text for terminals.
+//! - [`engine`]: the one owner of store, vault key, queue and pools; `Request`/`Response`/`Event`.
+//! - [`tui`]: the full-screen app, a front end of the engine.
 //! - [`cli`]: the command line, a thin layer over the rest.
 
 pub mod cli;
@@ -20,5 +22,6 @@ pub mod ssh_config;
 pub mod store;
 pub mod text;
 pub mod transfer;
+pub mod tui;
 pub mod units;
 pub mod vault;

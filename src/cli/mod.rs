@@ -81,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let _log_guard = ctx.start_logging();
     let policy = cli.host_key_policy;
     match cli.command {
+        None if crate::tui::available() => crate::tui::run(&ctx),
         None => status::run(&ctx),
         Some(Command::Vault(cmd)) => vault::run(&ctx, cmd),
         Some(Command::Profile(cmd)) => profile::run(&ctx, cmd),
@@ -95,6 +96,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::History(args)) => queue::history(&ctx, args),
         Some(Command::Log(args)) => log::run(&ctx, args),
     }
+}
+
+/// The first line of a passphrase file (`FERRY_PASSPHRASE_FILE`).
+pub fn passphrase_from_file(path: &std::path::Path) -> anyhow::Result<secrecy::SecretString> {
+    secrets::first_line_of(path)
 }
 
 /// Prints `value` as pretty JSON.

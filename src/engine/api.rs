@@ -52,6 +52,12 @@ impl Secret {
     }
 }
 
+impl From<secrecy::SecretString> for Secret {
+    fn from(secret: secrecy::SecretString) -> Secret {
+        Secret(secrecy::ExposeSecret::expose_secret(&secret).to_string())
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")

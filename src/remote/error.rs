@@ -54,7 +54,8 @@ impl ErrorKind {
         )
     }
 
-    fn describe(self) -> &'static str {
+    /// The kind in a person's words (`permission denied`).
+    pub fn describe(self) -> &'static str {
         match self {
             ErrorKind::Dns => "host name not found",
             ErrorKind::Refused => "connection refused",

@@ -38,7 +38,7 @@ use link::Link;
 use session::Connection;
 use streams::{FtpReader, FtpWriter};
 
-pub use cert::{CertificateInfo, normalize_pin};
+pub use cert::{CertificateInfo, colon_hex, normalize_pin};
 pub use connect::fetch_certificate;
 
 /// How long `close` waits for a running operation or stream to end.
