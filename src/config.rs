@@ -265,7 +265,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
-        self.validate_values().map_err(|(key, message)| (key.to_string(), message))?;
+        self.validate_values()
+            .map_err(|(key, message)| (key.to_string(), message))?;
         crate::tui::keymap::Keymap::new(&self.key_overrides())?;
         Ok(())
     }

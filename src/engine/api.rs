@@ -117,6 +117,8 @@ pub enum Request {
     Cancel {
         id: u64,
     },
+    /// Cancel every unfinished transfer.
+    CancelAll,
     /// Queue a failed, cancelled or interrupted transfer again.
     Retry {
         id: u64,

@@ -178,6 +178,7 @@ fn is_slow(request: &Request) -> bool {
             | Request::Pause { .. }
             | Request::Resume { .. }
             | Request::Cancel { .. }
+            | Request::CancelAll
             | Request::Retry { .. }
             | Request::Move { .. }
             | Request::SetLimit { .. }
@@ -221,6 +222,14 @@ impl Shared {
             Request::Pause { id } => control::pause(self, id).await.map(|()| Response::Ok),
             Request::Resume { id } => control::resume(self, id).await.map(|()| Response::Ok),
             Request::Cancel { id } => control::cancel(self, id).await.map(|()| Response::Ok),
+            Request::CancelAll => {
+                let ids: Vec<u64> = self.lock_queue().items().map(|i| i.record.id).collect();
+                for id in ids {
+                    // One may finish meanwhile: that is not a failure of the whole.
+                    let _ = control::cancel(self, id).await;
+                }
+                Ok(Response::Ok)
+            }
             Request::Retry { id } => control::retry(self, id).await.map(|()| Response::Ok),
             Request::Move { id, up } => control::move_item(self, id, up)
                 .await

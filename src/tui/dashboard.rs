@@ -22,7 +22,11 @@ impl Dashboard {
     pub fn today(&self, midnight: i64) -> Today {
         let since = (midnight.max(0) as u64) * 1_000_000;
         let mut today = Today::default();
-        for t in self.history.iter().filter(|t| t.finished_us.unwrap_or(0) >= since) {
+        for t in self
+            .history
+            .iter()
+            .filter(|t| t.finished_us.unwrap_or(0) >= since)
+        {
             match t.state {
                 TransferState::Done => {
                     today.files += 1;

@@ -178,11 +178,19 @@ const DEFAULTS: &[(Context, Action, &[&str])] = &[
     (Context::Global, Action::Top, &["g", "home"]),
     (Context::Global, Action::Bottom, &["G", "end"]),
     (Context::Explorer, Action::Enter, &["enter", "l", "right"]),
-    (Context::Explorer, Action::Parent, &["backspace", "h", "left"]),
+    (
+        Context::Explorer,
+        Action::Parent,
+        &["backspace", "h", "left"],
+    ),
     (Context::Explorer, Action::Home, &["~"]),
     (Context::Explorer, Action::SwitchPane, &["tab"]),
     (Context::Explorer, Action::Filter, &["/"]),
-    (Context::Explorer, Action::Mark, &["space", "insert", "ctrl-t"]),
+    (
+        Context::Explorer,
+        Action::Mark,
+        &["space", "insert", "ctrl-t"],
+    ),
     (Context::Explorer, Action::InvertMarks, &["*"]),
     (Context::Explorer, Action::SortName, &["n"]),
     (Context::Explorer, Action::SortSize, &["s"]),
@@ -396,8 +404,8 @@ impl Keymap {
             .collect();
         for (name, keys) in overrides {
             let field = format!("keys.{name}");
-            let action: Action =
-                serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| {
+            let action: Action = serde_json::from_value(serde_json::Value::String(name.clone()))
+                .map_err(|_| {
                     (
                         field.clone(),
                         format!("unknown action `{name}` (see the help overlay, `?`)"),
@@ -424,9 +432,8 @@ impl Keymap {
     fn check_clashes(&self) -> Result<(), (String, String)> {
         for (i, (ctx_a, act_a, keys_a)) in self.bindings.iter().enumerate() {
             for (ctx_b, act_b, keys_b) in &self.bindings[i + 1..] {
-                let overlap = ctx_a == ctx_b
-                    || *ctx_a == Context::Global
-                    || *ctx_b == Context::Global;
+                let overlap =
+                    ctx_a == ctx_b || *ctx_a == Context::Global || *ctx_b == Context::Global;
                 if !overlap {
                     continue;
                 }
@@ -508,9 +515,15 @@ mod tests {
         let mut overrides = KeyOverrides::new();
         overrides.insert("copy".into(), vec!["F5".into(), "y".into()]);
         let keymap = Keymap::new(&overrides).expect("keymap");
-        assert_eq!(keymap.action(Context::Explorer, key("y")), Some(Action::Copy));
+        assert_eq!(
+            keymap.action(Context::Explorer, key("y")),
+            Some(Action::Copy)
+        );
         assert_eq!(keymap.action(Context::Explorer, key("c")), None);
-        assert_eq!(keymap.action(Context::Explorer, key("q")), Some(Action::Quit));
+        assert_eq!(
+            keymap.action(Context::Explorer, key("q")),
+            Some(Action::Quit)
+        );
 
         let mut bad = KeyOverrides::new();
         bad.insert("copy".into(), vec!["F99".into()]);
@@ -519,7 +532,10 @@ mod tests {
         assert!(message.contains("F99"), "{message}");
         let mut unknown = KeyOverrides::new();
         unknown.insert("teleport".into(), vec!["t".into()]);
-        assert_eq!(Keymap::new(&unknown).expect_err("unknown").0, "keys.teleport");
+        assert_eq!(
+            Keymap::new(&unknown).expect_err("unknown").0,
+            "keys.teleport"
+        );
         let mut clash = KeyOverrides::new();
         clash.insert("copy".into(), vec!["q".into()]);
         assert!(Keymap::new(&clash).expect_err("clash").1.contains("quit"));

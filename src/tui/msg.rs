@@ -20,7 +20,10 @@ pub enum Input {
     /// A response to the request sent with this id.
     Reply(u64, Response),
     /// An edited file was closed: whether it changed.
-    Edited { id: u64, changed: bool },
+    Edited {
+        id: u64,
+        changed: bool,
+    },
     /// Time passed (only while something animates).
     Tick,
 }

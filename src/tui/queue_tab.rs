@@ -58,7 +58,9 @@ impl QueueTab {
                     .map_or(QueueRow::Loading, QueueRow::Live),
             );
         }
-        self.finished.get(index - self.total).map(QueueRow::Finished)
+        self.finished
+            .get(index - self.total)
+            .map(QueueRow::Finished)
     }
 
     /// The id of the transfer under the cursor.

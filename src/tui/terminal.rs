@@ -87,7 +87,10 @@ pub fn edit(term: &mut Term, mouse: bool, path: &str) -> io::Result<bool> {
         .unwrap_or_else(|_| "vi".into());
     let mut words = editor.split_whitespace();
     let program = words.next().unwrap_or("vi");
-    let status = std::process::Command::new(program).args(words).arg(path).status();
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(path)
+        .status();
     resume(term, mouse)?;
     status?;
     Ok(fingerprint(path) != before)
@@ -98,5 +101,9 @@ fn fingerprint(path: &str) -> Option<(u64, std::time::SystemTime, Vec<u8>)> {
     use sha2::{Digest, Sha256};
     let meta = std::fs::metadata(path).ok()?;
     let bytes = std::fs::read(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?, Sha256::digest(&bytes).to_vec()))
+    Some((
+        meta.len(),
+        meta.modified().ok()?,
+        Sha256::digest(&bytes).to_vec(),
+    ))
 }

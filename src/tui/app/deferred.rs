@@ -1,8 +1,8 @@
 //! Carrying out what a dialog decided: unlock or set up the vault, connect a pane, answer a
 //! question, copy, delete, rename, save a profile, quit. No I/O here: each becomes requests.
 
-use super::outbox::Pending;
 use super::App;
+use super::outbox::Pending;
 use crate::engine::api::{Place, Request};
 use crate::remote::names;
 use crate::tui::layers::{Confirmed, Deferred, Layer};
@@ -59,13 +59,13 @@ impl App {
                 self.out.send(Pending::SaveProfile, request);
             }
             Deferred::Quit { cancel_transfers } => {
-                if cancel_transfers {
-                    for view in &self.snapshot.transfers {
-                        let request = Request::Cancel { id: view.id };
-                        self.out.send(Pending::QueueControl { what: String::new() }, request);
+                match cancel_transfers {
+                    // Leave once the engine has cancelled them.
+                    true => {
+                        self.out.send(Pending::Quit, Request::CancelAll);
                     }
+                    false => self.out.effect(Effect::Quit),
                 }
-                self.out.effect(Effect::Quit);
             }
         }
     }
@@ -138,7 +138,8 @@ impl App {
             }
             Confirmed::Import => {
                 let path = Some(text.trim().to_string()).filter(|p| !p.is_empty());
-                self.out.send(Pending::Import, Request::ImportSshConfig { path });
+                self.out
+                    .send(Pending::Import, Request::ImportSshConfig { path });
             }
             Confirmed::Pin { profile, sha256 } => {
                 let request = Request::Certificate {

@@ -22,7 +22,11 @@ impl App {
             Event::Finished { transfer } if transfer.state.is_final() => {
                 self.queue.finished(transfer);
             }
-            Event::BatchDone { batch, summary, error } => {
+            Event::BatchDone {
+                batch,
+                summary,
+                error,
+            } => {
                 if let Some(error) = error {
                     self.warn(shown(&error).into_owned());
                 }
@@ -63,7 +67,11 @@ impl App {
 
     /// Asks for the queue rows on screen (one request at a time).
     pub(super) fn request_window(&mut self) {
-        if self.queue.window_pending.is_some_and(|id| self.out.pending.contains_key(&id)) {
+        if self
+            .queue
+            .window_pending
+            .is_some_and(|id| self.out.pending.contains_key(&id))
+        {
             return;
         }
         let len = self.queue_height().max(1);

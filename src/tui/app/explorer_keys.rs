@@ -65,7 +65,11 @@ impl App {
             Action::Open => self.open_picker(),
             Action::NextSession | Action::PrevSession => {
                 let count = self.explorer.sessions.len();
-                let step = if action == Action::NextSession { 1 } else { count - 1 };
+                let step = if action == Action::NextSession {
+                    1
+                } else {
+                    count - 1
+                };
                 self.explorer.current = (self.explorer.current + step) % count;
             }
             Action::CloseSession => {
@@ -91,7 +95,9 @@ impl App {
         let pane = self.explorer.focused_pane();
         match pane.current() {
             Some(Row::Parent) => self.parent(),
-            Some(Row::Entry(entry)) if matches!(entry.kind, EntryKind::Dir | EntryKind::Symlink) => {
+            Some(Row::Entry(entry))
+                if matches!(entry.kind, EntryKind::Dir | EntryKind::Symlink) =>
+            {
                 let path = pane.child(&entry.name);
                 self.go(at, &path, None);
             }
@@ -233,8 +239,15 @@ impl App {
                     return;
                 };
                 let height = self.pane_height();
-                let delta = if mouse.kind == MouseEventKind::ScrollUp { -3 } else { 3 };
-                self.explorer.session_mut().pane_mut(side).move_by(delta, height);
+                let delta = if mouse.kind == MouseEventKind::ScrollUp {
+                    -3
+                } else {
+                    3
+                };
+                self.explorer
+                    .session_mut()
+                    .pane_mut(side)
+                    .move_by(delta, height);
             }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if self.tab == Tab::Queue => {
                 let up = mouse.kind == MouseEventKind::ScrollUp;

@@ -54,7 +54,7 @@ impl Tab {
         }
     }
 
-    fn context(self) -> Context {
+    pub fn context(self) -> Context {
         match self {
             Tab::Dashboard => Context::Global,
             Tab::Explorer => Context::Explorer,
@@ -180,7 +180,8 @@ impl App {
         for session in 0..app.explorer.sessions.len() {
             let id = app.explorer.sessions[session].id;
             for side in [outbox::Side::Left, outbox::Side::Right] {
-                app.explorer.load(&mut app.out, outbox::PaneRef { session: id, side });
+                app.explorer
+                    .load(&mut app.out, outbox::PaneRef { session: id, side });
             }
         }
         app
@@ -219,8 +220,16 @@ impl App {
                 .any(|p| p.loading.is_some() || p.connecting.is_some())
         });
         loading
-            || self.layers.iter().any(|l| matches!(l, Layer::Connecting { .. }))
+            || self
+                .layers
+                .iter()
+                .any(|l| matches!(l, Layer::Connecting { .. }))
             || !self.profiles_tab.testing.is_empty()
+    }
+
+    /// The keymap context of the tab in view.
+    pub fn tab_context(&self) -> Context {
+        self.tab.context()
     }
 
     /// Rows a pane shows at the current size.
@@ -336,7 +345,10 @@ impl App {
             Action::Tab3 => Some(Tab::Queue),
             Action::Tab5 => Some(Tab::Profiles),
             Action::NextTab => {
-                let at = Tab::ALL.iter().position(|(_, t)| *t == self.tab).unwrap_or(0);
+                let at = Tab::ALL
+                    .iter()
+                    .position(|(_, t)| *t == self.tab)
+                    .unwrap_or(0);
                 Some(Tab::ALL[(at + 1) % Tab::ALL.len()].1)
             }
             _ => None,

@@ -50,9 +50,18 @@ impl App {
             return;
         }
         let verb = if is_move { "Move" } else { "Copy" };
-        let bytes: u64 = selection.iter().filter(|e| !e.is_dir()).map(|e| e.size).sum();
+        let bytes: u64 = selection
+            .iter()
+            .filter(|e| !e.is_dir())
+            .map(|e| e.size)
+            .sum();
         let lines = vec![
-            format!("{verb} {} ({}) from {}:", describe(&selection), human_bytes(bytes), from.label()),
+            format!(
+                "{verb} {} ({}) from {}:",
+                describe(&selection),
+                human_bytes(bytes),
+                from.label()
+            ),
             format!("  {}", shown(&from.path)),
             format!("to {} directory:", to.label()),
         ];
@@ -73,12 +82,21 @@ impl App {
     }
 
     /// Queues a confirmed copy or move into `dir`.
-    pub(super) fn copy(&mut self, from: Place, sources: Vec<String>, to: Place, dir: &str, is_move: bool) {
+    pub(super) fn copy(
+        &mut self,
+        from: Place,
+        sources: Vec<String>,
+        to: Place,
+        dir: &str,
+        is_move: bool,
+    ) {
         let dir = names::normalize(dir.trim());
         let (direction, profile, peer) = match (&from, &to) {
             (Place::Local, Place::Profile(p)) => (Direction::Upload, p.clone(), None),
             (Place::Profile(p), Place::Local) => (Direction::Download, p.clone(), None),
-            (Place::Profile(a), Place::Profile(b)) => (Direction::Relay, a.clone(), Some(b.clone())),
+            (Place::Profile(a), Place::Profile(b)) => {
+                (Direction::Relay, a.clone(), Some(b.clone()))
+            }
             (Place::Local, Place::Local) => return,
         };
         let source_dir = sources
@@ -134,7 +152,12 @@ impl App {
         };
         self.layers.push(Layer::from(Confirm {
             title: "Rename".into(),
-            lines: vec![format!("{} in {}:{}", shown(&entry.name), pane.label(), shown(&pane.path))],
+            lines: vec![format!(
+                "{} in {}:{}",
+                shown(&entry.name),
+                pane.label(),
+                shown(&pane.path)
+            )],
             field: Some(("new name".into(), line(&entry.name, false))),
             action: Confirmed::Rename {
                 place: pane.place.clone(),
@@ -159,7 +182,11 @@ impl App {
             shown(&pane.path)
         )];
         for entry in selection.iter().take(6) {
-            let tail = if entry.is_dir() { "/  (with everything in it)" } else { "" };
+            let tail = if entry.is_dir() {
+                "/  (with everything in it)"
+            } else {
+                ""
+            };
             lines.push(format!("  {}{tail}", shown(&entry.name)));
         }
         if selection.len() > 6 {
@@ -284,13 +311,25 @@ impl App {
         let clock = self.clock;
         let mut rows = vec![
             ("name".to_string(), shown(&entry.name).into_owned()),
-            ("where".into(), format!("{}:{}", pane.label(), shown(&pane.path))),
+            (
+                "where".into(),
+                format!("{}:{}", pane.label(), shown(&pane.path)),
+            ),
             ("kind".into(), format!("{:?}", entry.kind).to_lowercase()),
-            ("size".into(), format!("{} ({} bytes)", human_bytes(entry.size), entry.size)),
+            (
+                "size".into(),
+                format!("{} ({} bytes)", human_bytes(entry.size), entry.size),
+            ),
             ("modified".into(), full_time(clock, entry.mtime)),
             ("mode".into(), entry.mode_string()),
-            ("owner".into(), shown(entry.owner.as_deref().unwrap_or("-")).into_owned()),
-            ("group".into(), shown(entry.group.as_deref().unwrap_or("-")).into_owned()),
+            (
+                "owner".into(),
+                shown(entry.owner.as_deref().unwrap_or("-")).into_owned(),
+            ),
+            (
+                "group".into(),
+                shown(entry.group.as_deref().unwrap_or("-")).into_owned(),
+            ),
         ];
         if let Some(target) = &entry.link_target {
             rows.push(("points to".into(), shown(target).into_owned()));
@@ -313,7 +352,11 @@ fn describe(entries: &[Entry]) -> String {
     match (files, dirs) {
         (f, 0) => plural(f, "file", "files"),
         (0, d) => plural(d, "directory", "directories"),
-        (f, d) => format!("{} and {}", plural(f, "file", "files"), plural(d, "directory", "directories")),
+        (f, d) => format!(
+            "{} and {}",
+            plural(f, "file", "files"),
+            plural(d, "directory", "directories")
+        ),
     }
 }
 

@@ -37,27 +37,46 @@ pub enum Pending {
     Profiles,
     Settings,
     /// Connecting a pane to a place.
-    Open { pane: PaneRef, place: Place },
-    List { pane: PaneRef },
+    Open {
+        pane: PaneRef,
+        place: Place,
+    },
+    List {
+        pane: PaneRef,
+    },
     /// A file operation; the panes showing `refresh` (place, directory) reload after it.
     Op {
         what: String,
         refresh: Vec<(Place, String)>,
     },
     /// A copy or move was queued.
-    Enqueue { what: String, then: AfterBatch },
-    Peek { title: String },
-    Test { profile: String },
+    Enqueue {
+        what: String,
+        then: AfterBatch,
+    },
+    Peek {
+        title: String,
+    },
+    Test {
+        profile: String,
+    },
     SaveProfile,
     DeleteProfile,
     Import,
-    Certificate { profile: String, pinning: bool },
+    Certificate {
+        profile: String,
+        pinning: bool,
+    },
     Answer,
     QueueWindow,
-    QueueControl { what: String },
+    QueueControl {
+        what: String,
+    },
     SetLimit,
     History,
     Questions,
+    /// Leave when answered.
+    Quit,
 }
 
 /// What to do when a queued batch is done.

@@ -19,7 +19,9 @@ impl App {
             Action::Down => *cursor = (*cursor + 1).min(count.saturating_sub(1)),
             Action::Top => *cursor = 0,
             Action::Bottom => *cursor = count.saturating_sub(1),
-            Action::Add => self.layers.push(Layer::Form(Box::new(ProfileForm::new(None)))),
+            Action::Add => self
+                .layers
+                .push(Layer::Form(Box::new(ProfileForm::new(None)))),
             Action::Import => self.layers.push(Layer::from(Confirm {
                 title: "Import from ssh config".into(),
                 lines: vec![
@@ -67,7 +69,10 @@ impl App {
                 self.connect(at, &name, true);
             }
             Action::TrustCert => {
-                if !matches!(summary.profile.protocol, Protocol::Ftps | Protocol::FtpsImplicit) {
+                if !matches!(
+                    summary.profile.protocol,
+                    Protocol::Ftps | Protocol::FtpsImplicit
+                ) {
                     self.warn(format!("{name} is not an FTPS profile: nothing to trust"));
                     return;
                 }

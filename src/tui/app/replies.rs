@@ -1,8 +1,8 @@
 //! Answers from the engine, routed by what each request was for: vault state, profiles,
 //! listings (chunk by chunk), file operations, queued copies, previews, tests. No I/O here.
 
-use super::outbox::{AfterBatch, PaneRef, Pending};
 use super::App;
+use super::outbox::{AfterBatch, PaneRef, Pending};
 use crate::engine::api::{Failure, Place, Request, Response, VaultState};
 use crate::remote::ErrorKind;
 use crate::text::shown;
@@ -21,8 +21,13 @@ impl App {
         if let Response::Error(failure) = &response
             && !matches!(
                 pending,
-                Pending::Unlock | Pending::InitVault | Pending::List { .. } | Pending::Open { .. }
-                    | Pending::SaveProfile | Pending::Vault
+                Pending::Unlock
+                    | Pending::InitVault
+                    | Pending::List { .. }
+                    | Pending::Open { .. }
+                    | Pending::SaveProfile
+                    | Pending::Vault
+                    | Pending::Quit
             )
         {
             self.warn(shown(&failure.message).into_owned());
@@ -86,7 +91,9 @@ impl App {
                     self.tell(text);
                 }
             }
-            Pending::Certificate { profile, pinning } => self.certificate(profile, pinning, response),
+            Pending::Certificate { profile, pinning } => {
+                self.certificate(profile, pinning, response)
+            }
             Pending::Answer => {}
             Pending::QueueWindow => {
                 if let Response::QueueWindow {
@@ -110,6 +117,7 @@ impl App {
             }
             Pending::History => self.history(response),
             Pending::Questions => self.questions(response),
+            Pending::Quit => self.out.effect(crate::tui::msg::Effect::Quit),
         }
     }
 
@@ -124,7 +132,9 @@ impl App {
         };
         match &state {
             VaultState::NotSetUp => self.layers.push(Layer::from(VaultSetup::new())),
-            VaultState::Locked { passphrase: true, .. } => match self.passphrase.take() {
+            VaultState::Locked {
+                passphrase: true, ..
+            } => match self.passphrase.take() {
                 Some(passphrase) => {
                     let request = Request::UnlockVault {
                         passphrase: Some(passphrase),
@@ -139,7 +149,8 @@ impl App {
             },
             // A key-file vault: the engine finds the key file.
             VaultState::Locked { .. } => {
-                self.out.send(Pending::Unlock, Request::UnlockVault { passphrase: None });
+                self.out
+                    .send(Pending::Unlock, Request::UnlockVault { passphrase: None });
             }
             VaultState::Unlocked { .. } => {}
         }
@@ -278,7 +289,9 @@ impl App {
             return;
         }
         if certificate.verified {
-            self.tell(format!("{profile}: the certificate verifies; nothing to pin"));
+            self.tell(format!(
+                "{profile}: the certificate verifies; nothing to pin"
+            ));
             return;
         }
         self.layers.push(Layer::from(crate::tui::layers::Confirm {
@@ -354,7 +367,9 @@ fn viewer(title: String, size: u64, bytes: &[u8]) -> Viewer {
         .or_else(|| {
             // A multi-byte character cut at the end is still text.
             let cut = bytes.len().saturating_sub(3);
-            std::str::from_utf8(&bytes[..cut]).ok().filter(|t| !t.contains('\0'))
+            std::str::from_utf8(&bytes[..cut])
+                .ok()
+                .filter(|t| !t.contains('\0'))
         });
     let lines = match text {
         Some(text) => text
@@ -368,7 +383,13 @@ fn viewer(title: String, size: u64, bytes: &[u8]) -> Viewer {
                 let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
                 let ascii: String = row
                     .iter()
-                    .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+                    .map(|&b| {
+                        if b.is_ascii_graphic() || b == b' ' {
+                            b as char
+                        } else {
+                            '.'
+                        }
+                    })
                     .collect();
                 format!("{:08x}  {:<48} {ascii}", n * 16, hex.join(" "))
             })

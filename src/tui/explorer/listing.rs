@@ -192,9 +192,7 @@ fn contains_folded(name: &str, needle: &str) -> bool {
     if name.is_ascii() && needle.is_ascii() {
         let (hay, pin) = (name.as_bytes(), needle.as_bytes());
         return hay.len() >= pin.len()
-            && hay
-                .windows(pin.len())
-                .any(|w| w.eq_ignore_ascii_case(pin));
+            && hay.windows(pin.len()).any(|w| w.eq_ignore_ascii_case(pin));
     }
     name.to_lowercase().contains(needle)
 }

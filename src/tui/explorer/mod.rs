@@ -172,7 +172,11 @@ impl Explorer {
         self.current = self.current.min(self.sessions.len() - 1);
         [session.left, session.right]
             .iter()
-            .flat_map(|p| p.loading.into_iter().chain(p.connecting.as_ref().map(|c| c.0)))
+            .flat_map(|p| {
+                p.loading
+                    .into_iter()
+                    .chain(p.connecting.as_ref().map(|c| c.0))
+            })
             .collect()
     }
 

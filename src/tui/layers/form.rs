@@ -253,9 +253,7 @@ impl ProfileForm {
                             self.texts[i] = line(&port, false);
                         }
                     }
-                    Field::HostKeyPolicy => {
-                        self.policy = cycle(self.policy, POLICIES.len(), back)
-                    }
+                    Field::HostKeyPolicy => self.policy = cycle(self.policy, POLICIES.len(), back),
                     Field::Agent => self.agent = !self.agent,
                     _ => {}
                 }
@@ -270,7 +268,11 @@ impl ProfileForm {
     }
 
     fn save(&mut self) -> Outcome {
-        if let Some(bad) = self.visible().into_iter().find(|&i| self.problem(FIELDS[i]).is_some()) {
+        if let Some(bad) = self
+            .visible()
+            .into_iter()
+            .find(|&i| self.problem(FIELDS[i]).is_some())
+        {
             self.focus = bad;
             self.error = Some(format!("check the {} field", FIELDS[bad].label()));
             return Outcome::Stay;
@@ -364,7 +366,10 @@ mod tests {
         assert_eq!(saved.profile.name, "web");
         assert_eq!(saved.profile.port, 2222);
         assert_eq!(saved.password, SecretChange::Set(Secret::new("hunter2")));
-        assert!(!format!("{saved:?}").contains("hunter2"), "secrets never in Debug");
+        assert!(
+            !format!("{saved:?}").contains("hunter2"),
+            "secrets never in Debug"
+        );
     }
 
     #[test]

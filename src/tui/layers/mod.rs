@@ -96,16 +96,29 @@ pub enum Layer {
     CreateVault(Box<VaultSetup>),
     Unlock(Box<Unlock>),
     Picker(Box<Picker>),
-    Connecting { id: u64, label: String },
+    Connecting {
+        id: u64,
+        label: String,
+    },
     Confirm(Box<Confirm>),
     Question(QuestionLayer),
     Refusal(Refusal),
     Viewer(Viewer),
-    Info { title: String, rows: Vec<(String, String)> },
-    Help { scroll: usize },
-    Quit { running: usize },
+    Info {
+        title: String,
+        rows: Vec<(String, String)>,
+    },
+    Help {
+        scroll: usize,
+    },
+    Quit {
+        running: usize,
+    },
     Form(Box<ProfileForm>),
-    Message { title: String, text: String },
+    Message {
+        title: String,
+        text: String,
+    },
 }
 
 /// Setting up the vault: a passphrase typed twice, or a key file.

@@ -34,10 +34,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             today.files,
             human_bytes(today.bytes)
         )),
-        Span::styled(format!("{} failed", today.failed), match today.failed {
-            0 => ratatui::style::Style::default(),
-            _ => theme.error(),
-        }),
+        Span::styled(
+            format!("{} failed", today.failed),
+            match today.failed {
+                0 => ratatui::style::Style::default(),
+                _ => theme.error(),
+            },
+        ),
         Span::styled("      now ", theme.title()),
         Span::raw(format!(
             "  {} running  {} queued  {}/s",
@@ -48,7 +51,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ]);
     frame.render_widget(Paragraph::new(vec![Line::from(""), line]), totals);
 
-    let block = Block::bordered().border_style(theme.border(false)).title(" running ");
+    let block = Block::bordered()
+        .border_style(theme.border(false))
+        .title(" running ");
     let inner = block.inner(running);
     frame.render_widget(block, running);
     let width = usize::from(inner.width);
@@ -58,7 +63,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .filter(|t| t.state == TransferState::Running)
         .take(usize::from(inner.height))
         .map(|t| {
-            let gauge = format!(" {} {:>3}% ", bar(t.done, t.total, 10), percent(t.done, t.total));
+            let gauge = format!(
+                " {} {:>3}% ",
+                bar(t.done, t.total, 10),
+                percent(t.done, t.total)
+            );
             let name = shown(crate::remote::names::base_name(&t.destination)).into_owned();
             let what = format!(" {}: {}", t.profile, name);
             let room = width.saturating_sub(gauge.chars().count());
@@ -70,7 +79,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     frame.render_widget(Paragraph::new(lines), inner);
 
-    let block = Block::bordered().border_style(theme.border(false)).title(" recent failures ");
+    let block = Block::bordered()
+        .border_style(theme.border(false))
+        .title(" recent failures ");
     let inner = block.inner(failures);
     frame.render_widget(block, failures);
     let width = usize::from(inner.width);

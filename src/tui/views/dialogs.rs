@@ -92,7 +92,9 @@ pub fn render(frame: &mut Frame, area: Rect, layer: &Layer, app: &App, theme: &T
             } else {
                 lines.push(Line::from(""));
             }
-            lines.push(Line::from("[Enter] set up   [Tab] next field   [Ctrl-C] quit"));
+            lines.push(Line::from(
+                "[Enter] set up   [Tab] next field   [Ctrl-C] quit",
+            ));
             frame.render_widget(Paragraph::new(lines), inner);
             for (n, area) in setup.fields.iter().enumerate() {
                 let row = Rect {
@@ -193,7 +195,10 @@ pub fn render(frame: &mut Frame, area: Rect, layer: &Layer, app: &App, theme: &T
             frame.render_widget(Clear, rect);
             let block = Block::bordered()
                 .border_style(theme.border(true))
-                .title(Span::styled(format!(" {} ", fit(&viewer.title, 60)), theme.title()))
+                .title(Span::styled(
+                    format!(" {} ", fit(&viewer.title, 60)),
+                    theme.title(),
+                ))
                 .title_bottom(Line::from(format!(
                     " {}   ↑↓ PgUp PgDn scroll   [q] close ",
                     viewer.note
@@ -236,21 +241,28 @@ pub fn render(frame: &mut Frame, area: Rect, layer: &Layer, app: &App, theme: &T
         }
         Layer::Form(form) => form_box(frame, area, form, theme),
         Layer::Message { title, text } => {
-            let lines = vec![Line::from(text.clone()), Line::from(""), Line::from("[Esc] close")];
+            let lines = vec![
+                Line::from(text.clone()),
+                Line::from(""),
+                Line::from("[Esc] close"),
+            ];
             text_box(frame, area, title, lines, theme);
         }
     }
 }
 
 fn confirm_box(frame: &mut Frame, area: Rect, confirm: &Confirm, theme: &Theme) {
-    let extra = if confirm.field.is_some() { 2 } else { 0 };
+    let extra = if confirm.field.is_some() { 1 } else { 0 };
     let height = confirm.lines.len() as u16 + extra + 4;
     let rect = centered(area, 72, height);
     let inner = frame_box(frame, rect, &confirm.title, theme);
     let width = usize::from(inner.width);
-    let mut lines: Vec<Line> = confirm.lines.iter().map(|l| Line::from(fit(l, width))).collect();
+    let mut lines: Vec<Line> = confirm
+        .lines
+        .iter()
+        .map(|l| Line::from(fit(l, width)))
+        .collect();
     if confirm.field.is_some() {
-        lines.push(Line::from(""));
         lines.push(Line::from(""));
     }
     lines.push(match &confirm.error {
@@ -263,11 +275,15 @@ fn confirm_box(frame: &mut Frame, area: Rect, confirm: &Confirm, theme: &Theme) 
     }));
     frame.render_widget(Paragraph::new(lines), inner);
     if let Some((label, area)) = &confirm.field {
-        let y = inner.y + confirm.lines.len() as u16 + 1;
+        let y = inner.y + confirm.lines.len() as u16;
         let label_width = label.len() as u16 + 1;
         frame.render_widget(
             Line::from(Span::styled(label.clone(), theme.title())),
-            Rect { y, height: 1, ..inner },
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
         );
         let row = Rect {
             x: inner.x + label_width,
@@ -380,14 +396,27 @@ fn refusal_box(frame: &mut Frame, area: Rect, refusal: &Refusal, theme: &Theme) 
 
 fn help_box(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
-    for (context, rows) in app.keymap.help() {
-        lines.push(Line::from(Span::styled(context.title().to_string(), theme.title())));
+    // The keys of the tab in view first, then those that work everywhere, then the rest.
+    let mut sections = app.keymap.help();
+    let here = app.tab_context();
+    sections.sort_by_key(|(context, _)| match context {
+        c if *c == here => 0,
+        crate::tui::keymap::Context::Global => 1,
+        _ => 2,
+    });
+    for (context, rows) in sections {
+        lines.push(Line::from(Span::styled(
+            context.title().to_string(),
+            theme.title(),
+        )));
         for (keys, what) in rows {
             lines.push(Line::from(format!("  {} {what}", pad(&keys, 22))));
         }
         lines.push(Line::from(""));
     }
-    lines.push(Line::from("Esc then a digit works as that F-key (Esc 5 = F5)."));
+    lines.push(Line::from(
+        "Esc then a digit works as that F-key (Esc 5 = F5).",
+    ));
     let rect = Rect {
         x: area.x + 2,
         y: area.y + 1,
@@ -398,10 +427,14 @@ fn help_box(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &The
     let block = Block::bordered()
         .border_style(theme.border(true))
         .title(Span::styled(" Keys ", theme.title()))
-        .title_bottom(Line::from(" ↑↓ scroll   [Esc] close   keys can be changed under [keys] in config.toml "));
+        .title_bottom(Line::from(
+            " ↑↓ scroll   [Esc] close   keys can be changed under [keys] in config.toml ",
+        ));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).take(usize::from(inner.height)).collect();
+    let height = usize::from(inner.height);
+    let scroll = scroll.min(lines.len().saturating_sub(height));
+    let visible: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
 }
 
@@ -410,7 +443,9 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
         Some(p) => format!("Edit profile {}", p.profile.name),
         None => "Add a profile".to_string(),
     };
-    let visible: Vec<usize> = (0..FIELDS.len()).filter(|&i| form.applies(FIELDS[i])).collect();
+    let visible: Vec<usize> = (0..FIELDS.len())
+        .filter(|&i| form.applies(FIELDS[i]))
+        .collect();
     let rect = centered(area, 74, visible.len() as u16 + 5);
     let inner = frame_box(frame, rect, &title, theme);
     let label_width = 17u16;
@@ -418,10 +453,19 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
         let kind = FIELDS[index];
         let y = inner.y + row as u16;
         let focused = form.focus == index;
-        let label_style = if focused { theme.cursor(true) } else { theme.title() };
+        let label_style = if focused {
+            theme.cursor(true)
+        } else {
+            theme.title()
+        };
         frame.render_widget(
             Line::from(Span::styled(format!("{:>16} ", kind.label()), label_style)),
-            Rect { x: inner.x, y, width: label_width, height: 1 },
+            Rect {
+                x: inner.x,
+                y,
+                width: label_width,
+                height: 1,
+            },
         );
         let problem = form.problem(kind);
         let problem_width = problem.as_ref().map_or(0, |p| p.len() as u16 + 1);
@@ -433,8 +477,16 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
         };
         match kind {
             Field::Protocol => choice(frame, value, &form.protocol().to_string(), focused, theme),
-            Field::HostKeyPolicy => choice(frame, value, &form.policy().to_string(), focused, theme),
-            Field::Agent => choice(frame, value, if form.agent { "use" } else { "no" }, focused, theme),
+            Field::HostKeyPolicy => {
+                choice(frame, value, &form.policy().to_string(), focused, theme)
+            }
+            Field::Agent => choice(
+                frame,
+                value,
+                if form.agent { "use" } else { "no" },
+                focused,
+                theme,
+            ),
             _ => field(
                 frame,
                 value,
@@ -457,19 +509,37 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
     }
     let y = inner.y + visible.len() as u16 + 1;
     let status = match (&form.error, form.busy) {
-        (Some(error), _) => Line::from(Span::styled(fit(error, usize::from(inner.width)), theme.error())),
+        (Some(error), _) => Line::from(Span::styled(
+            fit(error, usize::from(inner.width)),
+            theme.error(),
+        )),
         (None, true) => Line::from("saving…"),
         (None, false) => Line::from(""),
     };
-    frame.render_widget(status, Rect { y, height: 1, ..inner });
+    frame.render_widget(
+        status,
+        Rect {
+            y,
+            height: 1,
+            ..inner
+        },
+    );
     frame.render_widget(
         Line::from("[Enter] save   [Tab] next   [Space] change choice   [Esc] cancel"),
-        Rect { y: y + 1, height: 1, ..inner },
+        Rect {
+            y: y + 1,
+            height: 1,
+            ..inner
+        },
     );
 }
 
 fn choice(frame: &mut Frame, rect: Rect, value: &str, focused: bool, theme: &Theme) {
     let text = format!("◂ {value} ▸");
-    let style = if focused { theme.cursor(true) } else { ratatui::style::Style::default() };
+    let style = if focused {
+        theme.cursor(true)
+    } else {
+        ratatui::style::Style::default()
+    };
     frame.render_widget(Line::from(Span::styled(text, style)), rect);
 }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::format::{fit, fit_end, pad, short_size, short_time};
+use super::format::{fit, fit_end, pad, short_date, short_size, short_time};
 use super::theme::Theme;
 use crate::engine::api::Place;
 use crate::remote::EntryKind;
@@ -26,7 +26,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panes);
     let session = app.explorer.session();
     for (side, rect) in [(Side::Left, left), (Side::Right, right)] {
-        pane(frame, rect, app, session.pane(side), session.focus == side, theme);
+        pane(
+            frame,
+            rect,
+            app,
+            session.pane(side),
+            session.focus == side,
+            theme,
+        );
     }
 }
 
@@ -64,11 +71,16 @@ fn title(pane: &Pane, home: &str, width: usize) -> String {
 
 fn pane(frame: &mut Frame, area: Rect, app: &App, pane: &Pane, focused: bool, theme: &Theme) {
     let inner_width = usize::from(area.width.saturating_sub(2));
-    let count = match pane.listing.filter().is_empty() {
-        true => format!(" {} ", pane.listing.total()),
-        false => format!(" {}/{} ", pane.listing.len(), pane.listing.total()),
+    let (shown_rows, total) = (pane.listing.len(), pane.listing.total());
+    let count = match shown_rows == total {
+        true => format!(" {total} "),
+        false => format!(" {shown_rows} of {total} "),
     };
-    let heading = title(pane, &app.explorer.local_home, inner_width.saturating_sub(count.len() + 4));
+    let heading = title(
+        pane,
+        &app.explorer.local_home,
+        inner_width.saturating_sub(count.len() + 4),
+    );
     let block = Block::bordered()
         .border_style(theme.border(focused))
         .title(Line::from(format!(" {heading} ")))
@@ -87,7 +99,9 @@ fn pane(frame: &mut Frame, area: Rect, app: &App, pane: &Pane, focused: bool, th
         .collect();
     let spin = SPINNER[app.spinner % SPINNER.len()];
     if let Some((_, profile)) = &pane.connecting {
-        lines.push(Line::from(format!(" {spin} connecting to {profile}… (Esc cancels)")));
+        lines.push(Line::from(format!(
+            " {spin} connecting to {profile}… (Esc cancels)"
+        )));
     } else if pane.loading.is_some() {
         lines.push(Line::from(format!(
             " {spin} listing… {} so far",
@@ -108,18 +122,24 @@ fn pane(frame: &mut Frame, area: Rect, app: &App, pane: &Pane, focused: bool, th
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Which columns fit: name always; size; modified; permissions on wide panes.
+/// Which columns fit: name always; size; the date (with the time on wider panes);
+/// permissions on wide panes.
 struct Columns {
     name: usize,
-    time: bool,
+    /// Columns of the modified time: 0, 5 (`11-29`) or 11 (`11-29 14:02`).
+    time: usize,
     mode: bool,
 }
 
 impl Columns {
     fn for_width(width: usize) -> Columns {
-        let time = width >= 40;
-        let mode = width >= 60;
-        let fixed = 2 + 6 + if time { 12 } else { 0 } + if mode { 11 } else { 0 };
+        let time = match width {
+            w if w >= 50 => 11,
+            w if w >= 30 => 5,
+            _ => 0,
+        };
+        let mode = width >= 64;
+        let fixed = 2 + 6 + if time > 0 { time + 1 } else { 0 } + if mode { 10 } else { 0 };
         Columns {
             name: width.saturating_sub(fixed).max(4),
             time,
@@ -138,7 +158,14 @@ fn row_line<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     let (mark, name, size, time, mode, style) = match row {
-        Row::Parent => (" ", "..".to_string(), String::new(), String::new(), String::new(), theme.dir()),
+        Row::Parent => (
+            " ",
+            "..".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            theme.dir(),
+        ),
         Row::Entry(entry) => {
             let marked = pane.listing.is_marked(&entry.name);
             let (suffix, style, size) = match entry.kind {
@@ -152,18 +179,21 @@ fn row_line<'a>(
                 if marked { "*" } else { " " },
                 format!("{}{suffix}", shown(&entry.name)),
                 size,
-                short_time(app.clock, entry.mtime),
+                match columns.time {
+                    5 => short_date(app.clock, entry.mtime),
+                    _ => short_time(app.clock, entry.mtime),
+                },
                 mode.get(1..).unwrap_or("").to_string(),
                 style,
             )
         }
     };
     let mut text = format!("{mark}{} {:>5}", pad(&name, columns.name), size);
-    if columns.time {
-        text.push_str(&format!(" {:>11}", time));
+    if columns.time > 0 {
+        text.push_str(&format!(" {:>width$}", time, width = columns.time));
     }
     if columns.mode {
-        text.push_str(&format!(" {:>10}", mode));
+        text.push_str(&format!(" {:>9}", mode));
     }
     let style = match cursor {
         true => style.patch(theme.cursor(focused)),
@@ -179,7 +209,11 @@ fn footer(pane: &Pane, app: &App, width: usize) -> Line<'static> {
         format!(" /{}▏ ", pane.listing.filter())
     } else if !marked.is_empty() {
         let bytes: u64 = marked.iter().filter(|e| !e.is_dir()).map(|e| e.size).sum();
-        format!(" {} marked, {} ", marked.len(), short_size(bytes))
+        format!(
+            " {} marked, {} ",
+            marked.len(),
+            crate::units::human_bytes(bytes)
+        )
     } else if !pane.listing.filter().is_empty() {
         format!(" filter: {} (Esc clears) ", pane.listing.filter())
     } else {

@@ -32,6 +32,17 @@ pub fn short_time(clock: Clock, t: Option<i64>) -> String {
     }
 }
 
+/// `11-29` within this year, ` 2024` before: a date in five columns.
+pub fn short_date(clock: Clock, t: Option<i64>) -> String {
+    let (Some(t), Some(now)) = (t.and_then(|t| clock.local(t)), clock.local(clock.now())) else {
+        return String::new();
+    };
+    match t.format("%Y").to_string() == now.format("%Y").to_string() {
+        true => t.format("%m-%d").to_string(),
+        false => t.format(" %Y").to_string(),
+    }
+}
+
 /// `0:23`, `1:02:03`.
 pub fn duration(secs: u64) -> String {
     match secs {

@@ -68,10 +68,7 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
         height: area.height.saturating_sub(top).min(3),
         ..area
     };
-    frame.render_widget(
-        Paragraph::new(text).alignment(Alignment::Center),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(text).alignment(Alignment::Center), rect);
 }
 
 /// Where each tab's title sits on the tab bar: (first column, width, tab).

@@ -32,7 +32,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(lines), inner);
     } else {
         let height = usize::from(inner.height);
-        let top = app.profiles_tab.cursor.saturating_sub(height.saturating_sub(1));
+        let top = app
+            .profiles_tab
+            .cursor
+            .saturating_sub(height.saturating_sub(1));
         let lines: Vec<Line> = app
             .profiles
             .iter()
@@ -60,7 +63,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = selected
         .map(|p| format!(" {} ", p.profile.name))
         .unwrap_or_default();
-    let block = Block::bordered().border_style(theme.border(false)).title(title);
+    let block = Block::bordered()
+        .border_style(theme.border(false))
+        .title(title);
     let inner = block.inner(detail);
     frame.render_widget(block, detail);
     if let Some(summary) = selected {
@@ -106,7 +111,10 @@ fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
     ];
     match p.protocol {
         Protocol::Sftp => rows.push(("host key", format!("unknown keys: {}", p.host_key_policy))),
-        Protocol::Ftp => rows.push(("security", "none: passwords and files travel in clear".into())),
+        Protocol::Ftp => rows.push((
+            "security",
+            "none: passwords and files travel in clear".into(),
+        )),
         Protocol::Ftps | Protocol::FtpsImplicit => rows.push((
             "certificate",
             match &p.cert_pin {

@@ -71,7 +71,12 @@ fn rate_line(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let samples: Vec<u64> = app.queue.rates.iter().copied().collect();
     let width = usize::from(spark.width);
     let shown_samples = &samples[samples.len().saturating_sub(width)..];
-    frame.render_widget(Sparkline::default().data(shown_samples).style(theme.gauge()), spark);
+    frame.render_widget(
+        Sparkline::default()
+            .data(shown_samples)
+            .style(theme.gauge()),
+        spark,
+    );
     frame.render_widget(Line::from(label), right);
 }
 
@@ -134,7 +139,13 @@ fn arrow(direction: Direction) -> &'static str {
 }
 
 /// `web:/srv/x.bin` for the server side of a transfer (a relay names both).
-fn place(direction: Direction, profile: &str, peer: Option<&str>, source: &str, dest: &str) -> String {
+fn place(
+    direction: Direction,
+    profile: &str,
+    peer: Option<&str>,
+    source: &str,
+    dest: &str,
+) -> String {
     match direction {
         Direction::Upload => format!("{profile}:{}", shown(dest)),
         Direction::Download => format!("{profile}:{}", shown(source)),
@@ -162,7 +173,11 @@ fn state_word(state: TransferState, attempts: u32) -> &'static str {
 }
 
 fn live_row(view: &TransferView, width: usize) -> String {
-    let head = format!(" {:<6} {} ", state_word(view.state, view.attempts), arrow(view.direction));
+    let head = format!(
+        " {:<6} {} ",
+        state_word(view.state, view.attempts),
+        arrow(view.direction)
+    );
     let tail = match (&view.error, view.state) {
         (Some(error), TransferState::Queued) => format!(" {}", shown(error)),
         _ => {
@@ -182,7 +197,13 @@ fn live_row(view: &TransferView, width: usize) -> String {
         }
     };
     let room = width.saturating_sub(head.chars().count() + tail.chars().count());
-    let what = place(view.direction, &view.profile, view.peer.as_deref(), &view.source, &view.destination);
+    let what = place(
+        view.direction,
+        &view.profile,
+        view.peer.as_deref(),
+        &view.source,
+        &view.destination,
+    );
     format!("{head}{}{tail}", pad(&what, room))
 }
 

@@ -36,7 +36,9 @@ impl Theme {
     pub fn border(&self, focused: bool) -> Style {
         match focused {
             true => self.pick(
-                Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                Style::default()
+                    .fg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
             false => self.pick(Style::default().fg(Color::DarkGray), Style::default()),
@@ -45,14 +47,18 @@ impl Theme {
 
     pub fn dir(&self) -> Style {
         self.pick(
-            Style::default().fg(Color::Blue).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Blue)
+                .add_modifier(Modifier::BOLD),
             Style::default().add_modifier(Modifier::BOLD),
         )
     }
 
     pub fn marked(&self) -> Style {
         self.pick(
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
             Style::default().add_modifier(Modifier::BOLD),
         )
     }
