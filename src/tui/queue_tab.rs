@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::engine::api::TransferView;
+use crate::engine::api::{BatchSummary, TransferView};
 use crate::transfer::model::Transfer;
 use crate::tui::app::outbox::AfterBatch;
 
@@ -29,6 +29,8 @@ pub struct QueueTab {
     last_sample: i64,
     /// What to do when a batch the app queued is done.
     pub batches: HashMap<u64, AfterBatch>,
+    /// Batches that ended before the app learnt their ids (kept a short while).
+    pub ended_early: HashMap<u64, BatchSummary>,
 }
 
 /// A row of the Queue tab.
@@ -81,6 +83,17 @@ impl QueueTab {
         let live: std::collections::HashSet<u64> = self.rows.iter().map(|r| r.id).collect();
         self.finished.retain(|t| !live.contains(&t.id));
         self.cursor = self.cursor.min(self.len().saturating_sub(1));
+    }
+
+    /// Remembers a batch that ended before the app knew it was one of its own.
+    pub fn ended_early(&mut self, batch: u64, summary: BatchSummary) {
+        if self.ended_early.len() >= 64 {
+            let oldest = self.ended_early.keys().min().copied();
+            if let Some(oldest) = oldest {
+                self.ended_early.remove(&oldest);
+            }
+        }
+        self.ended_early.insert(batch, summary);
     }
 
     pub fn finished(&mut self, transfer: Transfer) {

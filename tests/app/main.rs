@@ -7,4 +7,6 @@ mod support;
 
 mod harness;
 mod keys;
+mod snapshots;
 mod stage;
+mod whole;

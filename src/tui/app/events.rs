@@ -35,19 +35,27 @@ impl App {
                     self.load_dashboard();
                 }
             }
+            // Worth telling only for a tree that takes a while to walk.
             Event::Planning {
                 files,
                 bytes,
                 finished: false,
                 ..
-            } => self.tell(format!(
+            } if files >= 1000 => self.tell(format!(
                 "planning: {files} file(s), {} so far",
                 crate::units::human_bytes(bytes)
             )),
             Event::ProfilesChanged => {
                 self.out.send(Pending::Profiles, Request::Profiles);
             }
-            Event::VaultChanged { state } => self.vault = Some(state),
+            Event::VaultChanged { state } => {
+                // Unlocked elsewhere (another window, a key file): no dialog needs to ask.
+                if matches!(state, crate::engine::api::VaultState::Unlocked { .. }) {
+                    self.layers
+                        .retain(|l| !matches!(l, Layer::Unlock(_) | Layer::CreateVault(_)));
+                }
+                self.vault = Some(state);
+            }
             Event::Lagged { .. } => {
                 self.out.send(Pending::Profiles, Request::Profiles);
                 self.out.send(Pending::Questions, Request::Questions);

@@ -60,6 +60,10 @@ impl App {
                 if let Response::Enqueued { batch } = response {
                     self.tell(format!("{what}: queued"));
                     self.queue.batches.insert(batch, then);
+                    // A small batch may be done before its answer gets here.
+                    if let Some(summary) = self.queue.ended_early.remove(&batch) {
+                        self.batch_done(batch, &summary);
+                    }
                 }
             }
             Pending::Peek { title } => {
@@ -317,6 +321,7 @@ impl App {
     /// A queued batch ended: do what was waiting on it.
     pub(super) fn batch_done(&mut self, batch: u64, summary: &crate::engine::api::BatchSummary) {
         let Some(then) = self.queue.batches.remove(&batch) else {
+            self.queue.ended_early(batch, summary.clone());
             return;
         };
         let clean = summary.failed == 0 && summary.cancelled == 0;

@@ -74,8 +74,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .into_iter()
             .map(|(label, value)| {
                 Line::from(vec![
-                    Span::styled(format!(" {label:<12}"), theme.title()),
-                    Span::raw(fit(&value, width.saturating_sub(13))),
+                    Span::styled(format!(" {label:<13}"), theme.title()),
+                    Span::raw(fit(&value, width.saturating_sub(14))),
                 ])
             })
             .collect::<Vec<_>>();
