@@ -170,7 +170,6 @@ impl Staged {
 /// The app against a real engine: effects carried out by the real driver.
 pub struct Live {
     pub app: App,
-    pub client: EngineClient,
     watch: Subscription,
     driver: Driver,
     inputs: mpsc::UnboundedReceiver<Input>,
@@ -186,8 +185,7 @@ impl Live {
         let mut live = Live {
             app: App::new(start),
             watch: client.subscribe(true),
-            driver: Driver::new(client.clone(), inputs_tx.clone()),
-            client,
+            driver: Driver::new(client, inputs_tx.clone()),
             inputs,
             inputs_tx,
             editor: Box::new(|_| false),

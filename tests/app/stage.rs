@@ -2,8 +2,8 @@
 //! fixed paths, profiles, listings and a fixed clock, so screens are the same on every machine.
 
 use ferry::engine::api::{
-    BatchSummary, Event, Place, ProfileSummary, QueueSnapshot, Request, Response, Settings,
-    TestReport, TransferView, VaultState,
+    Event, Place, ProfileSummary, QueueSnapshot, Request, Response, Settings, TestReport,
+    TransferView, VaultState,
 };
 use ferry::profile::{HostKeyPolicy, Profile, Protocol};
 use ferry::remote::{Entry, EntryKind, SessionInfo};
@@ -363,15 +363,4 @@ pub fn tested_web(staged: &mut Staged) {
             }]
         },
     );
-}
-
-pub fn batch_done(batch: u64, done: usize) -> Input {
-    Input::Engine(Event::BatchDone {
-        batch,
-        summary: BatchSummary {
-            done,
-            ..BatchSummary::default()
-        },
-        error: None,
-    })
 }
