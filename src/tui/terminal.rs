@@ -9,7 +9,7 @@ use crossterm::event::{
 };
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -20,13 +20,19 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 pub fn enter(mouse: bool) -> io::Result<Term> {
     enable_raw_mode()?;
     let mut out = io::stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    // Cleared by hand: ratatui's clear asks the terminal where its cursor is, and not every
+    // terminal (or multiplexer) answers.
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        Clear(ClearType::All)
+    )?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.hide_cursor()?;
-    term.clear()?;
     Ok(term)
 }
 
@@ -65,16 +71,10 @@ pub fn suspend(term: &mut Term, mouse: bool) -> io::Result<()> {
     resume(term, mouse)
 }
 
-/// Takes the terminal again after stepping aside.
+/// Takes the terminal again after stepping aside; the next frame is drawn whole.
 pub fn resume(term: &mut Term, mouse: bool) -> io::Result<()> {
-    enable_raw_mode()?;
-    let mut out = io::stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
-    if mouse {
-        execute!(out, EnableMouseCapture)?;
-    }
-    term.hide_cursor()?;
-    term.clear()
+    *term = enter(mouse)?;
+    Ok(())
 }
 
 /// Runs `$VISUAL`/`$EDITOR` (or vi) on `path` with the terminal handed over; true when the

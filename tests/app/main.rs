@@ -7,6 +7,7 @@ mod support;
 
 mod harness;
 mod keys;
+mod pty;
 mod snapshots;
 mod stage;
 mod whole;

@@ -181,3 +181,32 @@ async fn three_files_copy_from_one_server_pane_to_another() {
     );
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f4_edits_a_server_file_and_sends_it_back_when_it_changed() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    std::fs::write(server.root().join("motd"), "old message\n").expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = engine(dir.path(), &[("web", server.port())]);
+    let mut start = start(&dir.path().to_string_lossy(), (80, 24));
+    start.edit_dir = dir.path().join("edit").to_string_lossy().into_owned();
+    let mut live = Live::new(client.clone(), start);
+    live.editor = Box::new(|path| {
+        let before = std::fs::read_to_string(path).expect("the downloaded copy");
+        assert_eq!(before, "old message\n");
+        std::fs::write(path, "new message\n").expect("edit");
+        true
+    });
+    unlock(&mut live).await;
+    open(&mut live, "web").await;
+    live.keys(&["F4"]);
+    live.settle("the file saved back", |app| {
+        app.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.contains("saved on the server"))
+    })
+    .await;
+    let there = std::fs::read_to_string(server.root().join("motd")).expect("motd");
+    assert_eq!(there, "new message\n");
+    client.shutdown().await;
+}
