@@ -5,7 +5,7 @@
 pub mod form;
 pub mod input;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use self::form::ProfileForm;
@@ -447,10 +447,6 @@ fn question_key(layer: &mut QuestionLayer, key: KeyEvent) -> Outcome {
     }
 }
 
-/// Whether a key should reach the text field of a layer (Ctrl-C and friends do not).
-pub fn is_typing(key: &KeyEvent) -> bool {
-    !key.modifiers.contains(KeyModifiers::CONTROL)
-}
 
 impl From<Confirm> for Layer {
     fn from(confirm: Confirm) -> Layer {
