@@ -13,6 +13,9 @@ use super::hub::AnswererGuard;
 use super::hub::Hub;
 use crate::remote::ErrorKind;
 
+/// How long `shutdown` waits for the store to be released.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Responses waiting to be read by one asker before a listing waits for it.
 const REPLY_BUFFER: usize = 8;
 
@@ -100,11 +103,14 @@ impl EngineClient {
         }
     }
 
-    /// Asks the engine to stop and waits until its store is released.
+    /// Asks the engine to stop and waits until its store is released (a transfer that will
+    /// not stop holds it; after a minute this gives up waiting and says so in the log).
     pub async fn shutdown(&self) {
         let released = self.hub.released();
         self.request(Request::Shutdown).await;
-        released.await;
+        if tokio::time::timeout(RELEASE_WAIT, released).await.is_err() {
+            tracing::warn!("the engine's store was not released within a minute of stopping");
+        }
     }
 }
 

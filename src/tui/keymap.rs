@@ -55,6 +55,7 @@ pub enum Action {
     // Explorer
     Enter,
     Parent,
+    Back,
     Home,
     SwitchPane,
     Filter,
@@ -118,6 +119,7 @@ impl Action {
             Action::Bottom => "last row",
             Action::Enter => "open directory / view file",
             Action::Parent => "parent directory",
+            Action::Back => "back to the directory before",
             Action::Home => "home directory",
             Action::SwitchPane => "other pane",
             Action::Filter => "filter as you type",
@@ -183,6 +185,7 @@ const DEFAULTS: &[(Context, Action, &[&str])] = &[
         Action::Parent,
         &["backspace", "h", "left"],
     ),
+    (Context::Explorer, Action::Back, &["-"]),
     (Context::Explorer, Action::Home, &["~"]),
     (Context::Explorer, Action::SwitchPane, &["tab"]),
     (Context::Explorer, Action::Filter, &["/"]),

@@ -17,7 +17,7 @@ pub mod run;
 pub mod terminal;
 pub mod views;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -90,7 +90,11 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     terminal::restore();
     let busy = app.snapshot.running + app.snapshot.queued;
     if busy > 0 {
-        eprintln!("ferry: stopping; {busy} transfer(s) resume the next time ferry starts");
+        // The terminal may be gone (a hang-up): a failed write must not stop the shutdown.
+        let _ = writeln!(
+            std::io::stderr(),
+            "ferry: stopping; {busy} transfer(s) resume the next time ferry starts"
+        );
     }
     runtime.block_on(client.shutdown());
     ended?;

@@ -27,6 +27,12 @@ impl App {
             Action::Bottom => pane.move_to(usize::MAX, height),
             Action::Enter => self.enter(),
             Action::Parent => self.parent(),
+            Action::Back => {
+                if pane.back() {
+                    let at = self.explorer.focused();
+                    self.explorer.load(&mut self.out, at);
+                }
+            }
             Action::Home => {
                 let home = pane.home.clone();
                 self.go(self.explorer.focused(), &home, None);

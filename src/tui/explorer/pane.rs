@@ -37,7 +37,12 @@ pub struct Pane {
     pub refused: Vec<String>,
     /// Connecting to a profile for this pane: the request and the profile.
     pub connecting: Option<(u64, String)>,
+    /// Directories shown before, most recent last (`-` goes back).
+    pub history: Vec<String>,
 }
+
+/// Directories a pane remembers for going back.
+const HISTORY: usize = 64;
 
 impl Pane {
     pub fn new(place: Place, path: &str, home: &str) -> Pane {
@@ -54,6 +59,7 @@ impl Pane {
             select: None,
             refused: Vec::new(),
             connecting: None,
+            history: Vec::new(),
         }
     }
 
@@ -134,7 +140,13 @@ impl Pane {
 
     /// Starts showing `path` (its listing still to load); `select` names the row to land on.
     pub fn go(&mut self, path: &str, select: Option<String>) {
-        self.path = names::normalize(path);
+        let path = names::normalize(path);
+        if path != self.path {
+            self.history.push(std::mem::replace(&mut self.path, path));
+            if self.history.len() > HISTORY {
+                self.history.remove(0);
+            }
+        }
         self.listing.clear();
         self.cursor = 0;
         self.top = 0;
@@ -142,6 +154,17 @@ impl Pane {
         self.filtering = false;
         self.refused.clear();
         self.select = select;
+    }
+
+    /// Goes back to the directory shown before; false when there is none.
+    pub fn back(&mut self) -> bool {
+        let Some(path) = self.history.pop() else {
+            return false;
+        };
+        self.go(&path, None);
+        // Going back is not a new step to come back to.
+        self.history.pop();
+        true
     }
 
     /// The name under the cursor, to find it again after the listing changes.

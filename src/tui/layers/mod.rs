@@ -447,7 +447,6 @@ fn question_key(layer: &mut QuestionLayer, key: KeyEvent) -> Outcome {
     }
 }
 
-
 impl From<Confirm> for Layer {
     fn from(confirm: Confirm) -> Layer {
         Layer::Confirm(Box::new(confirm))
