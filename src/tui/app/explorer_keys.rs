@@ -27,11 +27,9 @@ impl App {
             Action::Bottom => pane.move_to(usize::MAX, height),
             Action::Enter => self.enter(),
             Action::Parent => self.parent(),
-            Action::Back => {
-                if pane.back() {
-                    let at = self.explorer.focused();
-                    self.explorer.load(&mut self.out, at);
-                }
+            Action::Back if pane.back() => {
+                let at = self.explorer.focused();
+                self.explorer.load(&mut self.out, at);
             }
             Action::Home => {
                 let home = pane.home.clone();
