@@ -89,6 +89,19 @@ impl Session {
         }
     }
 
+    /// Waits until the screen no longer shows `text`.
+    fn wait_until_gone(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.screen().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "`{text}` stayed; the screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn resize(&mut self, rows: u16, cols: u16) {
         self.master
             .resize(PtySize {
@@ -145,6 +158,7 @@ fn the_binary_opens_visits_every_tab_quits_and_restores_the_terminal() {
     session.send("?");
     session.wait_for("Keys");
     session.send("\x1b");
+    session.wait_until_gone("Keys");
     session.resize(20, 60);
     session.wait_for("terminal too small");
     session.resize(30, 100);
