@@ -67,6 +67,9 @@ pub(crate) struct Questions {
     pending: Mutex<BTreeMap<u64, (Question, oneshot::Sender<Answer>)>>,
     /// Answers that apply to the rest of a batch: batch -> policy.
     batch_choices: Mutex<HashMap<u64, OverwritePolicy>>,
+    /// One conflict question at a time per batch, so transfers running side by side wait for
+    /// the first answer (which may cover them) instead of each asking at once.
+    batch_gates: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
     /// Certificates trusted while this engine runs: (profile, sha256).
     trusted_certificates: Mutex<HashSet<(String, String)>>,
 }
@@ -77,6 +80,7 @@ impl Default for Questions {
             next: AtomicU64::new(1),
             pending: Mutex::new(BTreeMap::new()),
             batch_choices: Mutex::new(HashMap::new()),
+            batch_gates: Mutex::new(HashMap::new()),
             trusted_certificates: Mutex::new(HashSet::new()),
         }
     }
@@ -103,6 +107,11 @@ impl Questions {
 
     pub fn forget_batch(&self, batch: u64) {
         super::lock(&self.batch_choices).remove(&batch);
+        super::lock(&self.batch_gates).remove(&batch);
+    }
+
+    fn batch_gate(&self, batch: u64) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(super::lock(&self.batch_gates).entry(batch).or_default())
     }
 }
 
@@ -199,6 +208,8 @@ pub(crate) struct EngineConflicts {
 impl ConflictPrompt for EngineConflicts {
     async fn decide(&self, conflict: &Conflict) -> Option<OverwritePolicy> {
         let shared = self.shared.upgrade()?;
+        let gate = shared.questions.batch_gate(conflict.batch);
+        let _one_at_a_time = gate.lock().await;
         if let Some(policy) = super::lock(&shared.questions.batch_choices).get(&conflict.batch) {
             return Some(*policy);
         }
