@@ -273,7 +273,11 @@ fn kib(field: &str) -> anyhow::Result<u64> {
         .lines()
         .find(|l| l.starts_with(field))
         .context("no such field")?;
-    Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("no value")?
+        .parse()?)
 }
 
 fn history(count: u64) -> anyhow::Result<serde_json::Value> {
