@@ -109,9 +109,14 @@ impl Listing {
             self.sort = sort;
             self.reverse = false;
         }
-        let mut order = std::mem::take(&mut self.order);
-        order.sort_unstable_by(|a, b| self.compare(*a, *b));
-        self.order = order;
+        // One number per entry holds the whole ordering (see `sort_key`): sorting those touches
+        // no entry, and the rank in each key gives the entry back through `by_name`.
+        let mut keys: Vec<u128> = (0..self.entries.len()).map(|i| self.sort_key(i)).collect();
+        keys.sort_unstable();
+        self.order = keys
+            .iter()
+            .map(|key| self.by_name[(*key as u32 ^ self.rank_flip()) as usize])
+            .collect();
         self.refresh_view(false);
     }
 
@@ -136,9 +141,13 @@ impl Listing {
 
     /// Inverts the marks of the entries shown (directories included, as mc does with `*`).
     pub fn invert_marks(&mut self) {
-        for row in 0..self.view.len() {
-            let index = self.view[row];
-            self.set_mark(index, !self.marked[index as usize]);
+        let mut shown = vec![false; self.entries.len()];
+        for &i in &self.view {
+            shown[i as usize] = true;
+        }
+        // In entry order: the entries are read one after another, not jumped between.
+        for (index, _) in shown.iter().enumerate().filter(|(_, s)| **s) {
+            self.set_mark(index as u32, !self.marked[index]);
         }
     }
 
@@ -202,16 +211,59 @@ impl Listing {
     /// Recomputes the view from the order, or only from what is shown when `narrower`.
     fn refresh_view(&mut self, narrower: bool) {
         let needle = self.filter.to_lowercase();
-        let entries = &self.entries;
-        let keep = |&i: &u32| {
-            let name = &entries[i as usize].name;
-            (self.show_hidden || !name.starts_with('.'))
-                && (needle.is_empty() || contains_folded(name, &needle))
+        let keep = |entry: &Entry| {
+            (self.show_hidden || !entry.name.starts_with('.'))
+                && (needle.is_empty() || contains_folded(&entry.name, &needle))
         };
-        self.view = match narrower {
-            true => self.view.iter().copied().filter(keep).collect(),
-            false => self.order.iter().copied().filter(keep).collect(),
+        // Names are tested in entry order (one after another in memory), then the view is
+        // taken from the order through the answers.
+        let kept: Vec<bool> = match narrower {
+            true => {
+                let mut kept = vec![false; self.entries.len()];
+                for &i in &self.view {
+                    kept[i as usize] = true;
+                }
+                kept.iter()
+                    .zip(&self.entries)
+                    .map(|(shown, entry)| *shown && keep(entry))
+                    .collect()
+            }
+            false => self.entries.iter().map(keep).collect(),
         };
+        self.view = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| kept[i as usize])
+            .collect();
+    }
+
+    /// What a rank is xor-ed with in a sort key: reversed name order counts ranks down.
+    fn rank_flip(&self) -> u32 {
+        match self.reverse {
+            true => u32::MAX,
+            false => 0,
+        }
+    }
+
+    /// Entry `i`'s place as one number, ordered as `compare` orders: bit 96 puts directories
+    /// first, bits 32..96 hold the size or time (largest or newest first unless reversed), and
+    /// the low 32 bits the name's rank (unique, so no two keys are equal).
+    fn sort_key(&self, i: usize) -> u128 {
+        let entry = &self.entries[i];
+        let file = u128::from(entry.kind != EntryKind::Dir);
+        let descending = |value: u64| match self.reverse {
+            false => u64::MAX - value,
+            true => value,
+        };
+        let primary = match self.sort {
+            SortKey::Name => 0,
+            SortKey::Size => descending(entry.size),
+            // Order-preserving i64 -> u64; no time sorts below every time.
+            SortKey::Time => descending(entry.mtime.map_or(0, |t| (t as u64) ^ (1 << 63))),
+        };
+        let rank = self.rank[i] ^ self.rank_flip();
+        (file << 96) | (u128::from(primary) << 32) | u128::from(rank)
     }
 
     /// Directories first, then the sort key, then the name (by rank, which name order gave).
@@ -354,5 +406,44 @@ mod tests {
         listing.clear_marks();
         assert_eq!(listing.marked_summary(), (0, 0));
         assert!(listing.marked().is_empty());
+    }
+
+    #[test]
+    fn sort_keys_order_entries_as_compare_does() {
+        let mut listing = Listing::default();
+        let entries: Vec<Entry> = (0..200u64)
+            .map(|n| Entry {
+                size: n * 7 % 13,
+                mtime: (n % 5 != 0).then_some((n as i64 * 37 % 11) - 5),
+                ..Entry::new(
+                    format!("e{}", n * 31 % 200),
+                    if n % 9 == 0 {
+                        EntryKind::Dir
+                    } else {
+                        EntryKind::File
+                    },
+                )
+            })
+            .collect();
+        for chunk in entries.chunks(50) {
+            listing.extend(chunk.to_vec());
+        }
+        for key in [
+            SortKey::Size,
+            SortKey::Size,
+            SortKey::Time,
+            SortKey::Time,
+            SortKey::Name,
+            SortKey::Name,
+        ] {
+            listing.set_sort(key);
+            let mut expected: Vec<u32> = (0..200).collect();
+            expected.sort_by(|a, b| listing.compare(*a, *b));
+            assert_eq!(
+                listing.order, expected,
+                "{key:?} reverse {}",
+                listing.reverse
+            );
+        }
     }
 }
