@@ -138,7 +138,9 @@ impl Dialer {
     async fn dial_within(&self) -> Result<Dialed> {
         let profile = &self.profile;
         let addrs = resolve(profile, &self.endpoint).await?;
-        let (ftp, tls) = self.open_trusted(&addrs).await?;
+        let (mut ftp, tls) = self.open_trusted(&addrs).await?;
+        // Names are bytes: sent and read back exactly (the greeting is decoded again too).
+        ftp.set_encoding(super::wire::RawNames).await;
         let banner = ftp.get_welcome_msg().map(banner_text);
         let limit = self.options.timeout.max(MIN_REPLY_LIMIT);
         let mut conn = Connection::new(ftp, self.endpoint.clone(), limit);

@@ -50,7 +50,7 @@ impl Reply {
 
     /// Parses a raw reply body: `550 No such file`, or a multi-line `550-…` reply.
     pub fn parse(body: &[u8]) -> Option<Reply> {
-        let text = String::from_utf8_lossy(body);
+        let text = super::wire::decode(body);
         let code = text.get(..3)?.parse().ok()?;
         let lines: Vec<&str> = text
             .lines()
