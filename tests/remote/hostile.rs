@@ -192,3 +192,97 @@ fn chown_tree(dir: &Path, uid: u32, gid: u32) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn latin1_profile_lists_and_transfers_proper_names() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let env = sftp_env(server.port(), DEFAULT_USER, DEFAULT_PASSWORD);
+    let edit = ["profile", "edit", "srv", "--charset", "latin1"];
+    env.ok(env.ferry_unlocked(&edit));
+    let shown = env.ok(env.ferry_unlocked(&["profile", "show", "srv"]));
+    assert!(shown.contains("latin1"), "{shown}");
+    let disk = server.root().join("l1");
+    std::fs::create_dir_all(disk.join(os(b"na\xefve"))).expect("mkdir");
+    std::fs::write(disk.join(os(b"caf\xe9.txt")), b"coffee").expect("write");
+    std::fs::write(disk.join(os(b"na\xefve/\xfcber.txt")), b"over").expect("write");
+
+    let out = ok(
+        &env,
+        "ls",
+        &[OsStr::new("ls"), OsStr::new("--json"), &remote(b"/l1")],
+    )
+    .await;
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut names: Vec<&str> = listing
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["café.txt", "naïve"], "{listing}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("_bytes"));
+
+    let down = env.dir.path().join("down");
+    std::fs::create_dir(&down).expect("mkdir");
+    ok(
+        &env,
+        "get -r",
+        &[
+            OsStr::new("get"),
+            OsStr::new("-r"),
+            &remote(b"/l1"),
+            down.as_os_str(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        std::fs::read(down.join("l1/café.txt")).expect("local café"),
+        b"coffee"
+    );
+    assert_eq!(
+        std::fs::read(down.join("l1/naïve/über.txt")).expect("local über"),
+        b"over"
+    );
+
+    let local = down.join("l1");
+    ok(&env, "mkdir", &[OsStr::new("mkdir"), &remote(b"/again")]).await;
+    ok(
+        &env,
+        "put -r",
+        &[
+            OsStr::new("put"),
+            OsStr::new("-r"),
+            local.as_os_str(),
+            &remote(b"/again"),
+        ],
+    )
+    .await;
+    let again = server.root().join("again/l1");
+    assert_eq!(
+        tree(&again),
+        tree(&disk),
+        "re-uploaded under the Latin-1 names"
+    );
+    assert_eq!(
+        std::fs::read(again.join(os(b"caf\xe9.txt"))).expect("latin1 name"),
+        b"coffee"
+    );
+    assert!(again.join(os(b"na\xefve/\xfcber.txt")).is_file());
+
+    // A name Latin-1 cannot write is refused with the reason.
+    let snow = env.dir.path().join("snow\u{2603}.txt");
+    std::fs::write(&snow, b"cold").expect("write");
+    let out = run(ferry(
+        &env,
+        &[OsStr::new("put"), snow.as_os_str(), &remote(b"/")],
+    ))
+    .await;
+    assert!(!out.status.success());
+    assert_terminal_safe("refused put", &out.stderr);
+    assert!(
+        stderr(&out).contains("character set latin1"),
+        "{}",
+        stderr(&out)
+    );
+}
