@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 pub use connect::{ConnectOptions, Credentials, connect, endpoint_of};
 pub use entry::{Entry, EntryKind};
-pub use error::{Endpoint, ErrorKind, RemoteError};
+pub use error::{Endpoint, ErrorKind, IoSide, RemoteError};
 
 pub type Result<T> = std::result::Result<T, RemoteError>;
 

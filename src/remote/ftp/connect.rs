@@ -265,13 +265,7 @@ async fn tcp_connect(addrs: &[SocketAddr], endpoint: &Endpoint) -> Result<TcpStr
 }
 
 fn connect_error(err: &std::io::Error, endpoint: &Endpoint) -> RemoteError {
-    use std::io::ErrorKind as Io;
-    let kind = match err.kind() {
-        Io::ConnectionRefused | Io::HostUnreachable | Io::NetworkUnreachable => ErrorKind::Refused,
-        Io::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::ConnectionLost,
-    };
-    RemoteError::new(kind, endpoint, err.to_string())
+    RemoteError::from_socket(err, endpoint)
 }
 
 /// The control connection up to the greeting, with TLS as the profile's protocol wants.
