@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     match ferry::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("ferry: {err:#}");
+            // Server text inside an error was escaped where it was put in; this is the guard.
+            eprintln!("ferry: {}", ferry::text::guarded(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }

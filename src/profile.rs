@@ -104,6 +104,9 @@ pub struct Profile {
     /// SHA-256 fingerprint (lowercase hex) of a pinned FTPS certificate.
     #[serde(default)]
     pub cert_pin: Option<String>,
+    /// The character set the server keeps names in (`latin1`, `cp1252`, …); UTF-8 when absent.
+    #[serde(default)]
+    pub charset: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -154,6 +157,7 @@ impl Profile {
             host_key_policy: HostKeyPolicy::default(),
             timeout_secs: None,
             cert_pin: None,
+            charset: None,
             created_at: now,
             updated_at: now,
         }

@@ -13,7 +13,10 @@
 //! stood-in bytes in a visible, unambiguous form: `\n`, `\x1b`, `\u{9b}`, `\xe9`, `\\`.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// The first character of the reserved block: `RAW_BASE + byte` stands for a raw byte.
 const RAW_BASE: u32 = 0x10_FF00;
@@ -76,6 +79,21 @@ pub fn name_to_bytes(name: &str) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The local path a path as ferry carries it stands for, byte for byte.
+pub fn local_path(path: &str) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(&name_to_bytes(path)))
+}
+
+/// A local path (or one of its names) as ferry carries it, without losing a byte.
+pub fn path_text(path: &Path) -> String {
+    os_text(path.as_os_str())
+}
+
+/// [`path_text`] for one name of a directory listing.
+pub fn os_text(name: &OsStr) -> String {
+    name_from_bytes(name.as_bytes()).into_owned()
+}
+
 /// Whether a name's bytes are not plain UTF-8 (it holds stood-in bytes).
 pub fn has_raw_bytes(name: &str) -> bool {
     name.chars().any(|c| raw_byte(c).is_some())
@@ -84,20 +102,32 @@ pub fn has_raw_bytes(name: &str) -> bool {
 /// Whether `c` must not reach a terminal as it is.
 fn needs_escape(c: char) -> bool {
     c.is_control()
-        || c == '\\'
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
         || raw_byte(c).is_some()
 }
 
 /// `text` made safe to show on a terminal: every control character, bidirectional override,
 /// backslash and raw byte escaped visibly. Plain text is returned as it is, without copying.
+/// This is the one escaping of server text; use it where such text is put into a message.
 pub fn shown(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    escaped(text, true)
+}
+
+/// A whole message made safe at the last step before a terminal or a log file, when parts of
+/// it may already have been [`shown`]: the same escapes except that backslashes stay as they
+/// are (so what `shown` wrote is not escaped twice). A guard, not a substitute for `shown`.
+pub fn guarded(text: &str) -> Cow<'_, str> {
+    escaped(text, false)
+}
+
+fn escaped(text: &str, backslash: bool) -> Cow<'_, str> {
+    let escape = |c: char| needs_escape(c) || (backslash && c == '\\');
+    if !text.chars().any(escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if !needs_escape(c) {
+        if !escape(c) {
             out.push(c);
             continue;
         }
@@ -150,6 +180,14 @@ mod tests {
     }
 
     #[test]
+    fn local_paths_keep_their_bytes() {
+        let bytes = b"/tmp/caf\xe9/\x80\x1b";
+        let path = Path::new(OsStr::from_bytes(bytes));
+        let text = path_text(path);
+        assert_eq!(local_path(&text).as_os_str().as_bytes(), bytes);
+    }
+
+    #[test]
     fn valid_names_are_borrowed_unchanged() {
         assert!(matches!(name_from_bytes(b"report.csv"), Cow::Borrowed(_)));
         assert!(matches!(name_to_bytes("report.csv"), Cow::Borrowed(_)));
@@ -170,5 +208,9 @@ mod tests {
         assert_eq!(shown("caf\u{e9}.txt"), "caf\u{e9}.txt");
         let hostile = name_from_bytes(b"\x1b\x07\r\n\x9b\x80\xe9\x7f");
         assert!(shown(&hostile).chars().all(|c| !c.is_control()));
+        assert_eq!(
+            guarded("already \\x1b shown\x1b"),
+            "already \\x1b shown\\x1b"
+        );
     }
 }

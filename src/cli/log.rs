@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{Context, print_json};
 use crate::store::LogLevel;
+use crate::text::shown;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -34,7 +35,11 @@ pub fn run(ctx: &Context, args: LogArgs) -> anyhow::Result<ExitCode> {
     for entry in entries {
         let time = format_time(entry.time_us);
         let level = format!("{:?}", entry.level).to_uppercase();
-        println!("{time}  {level:5}  {:10}  {}", entry.source, entry.message);
+        println!(
+            "{time}  {level:5}  {:10}  {}",
+            shown(&entry.source),
+            shown(&entry.message)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

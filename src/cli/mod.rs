@@ -1,9 +1,11 @@
 //! The command line: clap definitions and one module per command group. A thin layer: it parses,
 //! asks for secrets at the terminal, calls the library and prints; errors are `anyhow` here only.
 
+mod bytes_arg;
 mod call;
 mod context;
 mod import;
+mod json;
 mod log;
 mod profile;
 mod profile_view;
@@ -103,8 +105,8 @@ pub fn passphrase_from_file(path: &std::path::Path) -> anyhow::Result<secrecy::S
     secrets::first_line_of(path)
 }
 
-/// Prints `value` as pretty JSON.
+/// Prints `value` as pretty JSON, server text exact and terminal-safe (`json`).
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    println!("{}", json::to_string(value)?);
     Ok(())
 }

@@ -11,6 +11,7 @@ use super::{Context, secrets};
 use crate::profile::{
     HostKeyPolicy, Profile, ProfileError, ProfileSecret, Protocol, parse_url, validate_name,
 };
+use crate::remote::charset::Charset;
 use crate::remote::keyfile;
 use crate::store::{LogLevel, Store};
 use crate::vault::loose_permissions_warning;
@@ -117,6 +118,10 @@ pub struct ProfileOptions {
     /// Seconds allowed to connect and log in (1-3600).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u32>,
+    /// The character set the server keeps file names in: latin1, cp1252, shift_jis, … (utf-8
+    /// by default); names are converted both ways.
+    #[arg(long, value_name = "NAME")]
+    pub charset: Option<String>,
 }
 
 pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
@@ -223,6 +228,15 @@ fn apply_options(profile: &mut Profile, options: &ProfileOptions) -> anyhow::Res
             return Err(ProfileError::BadTimeout.into());
         }
         profile.timeout_secs = Some(secs);
+    }
+    if let Some(label) = &options.charset {
+        profile.charset = match Charset::from_label(label) {
+            Some(Charset::Utf8) => None,
+            Some(charset) => Some(charset.name().to_string()),
+            None => bail!(
+                "--charset {label}: unknown character set (use utf-8, latin1, cp1252, shift_jis, …)"
+            ),
+        };
     }
     if let Some(policy) = options.host_key_policy {
         profile.host_key_policy = policy;

@@ -27,6 +27,7 @@ pub struct TestArgs {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// NAME:PATH (an empty PATH lists the profile's start directory).
+    #[arg(value_parser = super::bytes_arg::ExactText)]
     target: String,
     /// Long format: mode, owner, group, size, time.
     #[arg(short = 'l')]
@@ -41,6 +42,7 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct PathArgs {
     /// NAME:PATH
+    #[arg(value_parser = super::bytes_arg::ExactText)]
     target: String,
 }
 
@@ -50,14 +52,17 @@ pub struct RmArgs {
     #[arg(short = 'r', long)]
     recursive: bool,
     /// NAME:PATH
+    #[arg(value_parser = super::bytes_arg::ExactText)]
     target: String,
 }
 
 #[derive(Debug, Args)]
 pub struct MvArgs {
     /// NAME:FROM
+    #[arg(value_parser = super::bytes_arg::ExactText)]
     from: String,
     /// The new path on the same server (TO or NAME:TO); into it if it is a directory.
+    #[arg(value_parser = super::bytes_arg::ExactText)]
     to: String,
 }
 
@@ -276,7 +281,11 @@ pub fn rm(ctx: &Context, args: RmArgs, policy: Option<HostKeyPolicy>) -> anyhow:
                     .downcast_ref::<Failure>()
                     .is_some_and(|f| f.kind == ErrorKind::NotEmpty && !args.recursive) =>
             {
-                bail!("{}: {path} is a directory (use rm -r)", target.profile)
+                bail!(
+                    "{}: {} is a directory (use rm -r)",
+                    target.profile,
+                    shown(&path)
+                )
             }
             other => other.map(|_| ()),
         }

@@ -1,7 +1,6 @@
 //! `ferry put` and `ferry get`: plan the files into the engine's queue, run them concurrently,
 //! show progress, and exit non-zero naming every file that failed.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -11,6 +10,7 @@ use super::Context;
 use super::target::{parse_remote, require_remote};
 use super::watch::{Output, run_batch};
 use crate::profile::HostKeyPolicy;
+use crate::text::shown;
 use crate::transfer::model::{Direction, OverwritePolicy, TransferRequest};
 use crate::units::Rate;
 
@@ -34,7 +34,7 @@ pub struct TransferOptions {
 #[derive(Debug, Args)]
 pub struct PutArgs {
     /// Local files or directories, then NAME:DIR.
-    #[arg(required = true, num_args = 2..)]
+    #[arg(required = true, num_args = 2.., value_parser = super::bytes_arg::ExactText)]
     args: Vec<String>,
     #[command(flatten)]
     options: TransferOptions,
@@ -43,7 +43,7 @@ pub struct PutArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// NAME:PATH arguments (one server), then the local directory.
-    #[arg(required = true, num_args = 2..)]
+    #[arg(required = true, num_args = 2.., value_parser = super::bytes_arg::ExactText)]
     args: Vec<String>,
     #[command(flatten)]
     options: TransferOptions,
@@ -58,10 +58,13 @@ pub fn put(
     let dest = require_remote(&dest[0])?;
     for source in sources {
         if parse_remote(source).is_some() {
-            bail!("put copies local files to a server: `{source}` is remote (use get)");
+            bail!(
+                "put copies local files to a server: `{}` is remote (use get)",
+                shown(source)
+            );
         }
-        if !Path::new(source).exists() {
-            bail!("{source}: no such file or directory");
+        if !crate::text::local_path(source).exists() {
+            bail!("{}: no such file or directory", shown(source));
         }
     }
     let request = TransferRequest {
@@ -84,8 +87,8 @@ pub fn get(
 ) -> anyhow::Result<ExitCode> {
     let (sources, dest) = args.args.split_at(args.args.len() - 1);
     let dest = &dest[0];
-    if !Path::new(dest).is_dir() {
-        bail!("{dest}: not a directory");
+    if !crate::text::local_path(dest).is_dir() {
+        bail!("{}: not a directory", shown(dest));
     }
     let sources = sources
         .iter()

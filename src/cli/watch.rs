@@ -223,7 +223,7 @@ fn report(end: End, output: Output) -> anyhow::Result<ExitCode> {
 }
 
 fn print_json_line(event: &Event) {
-    if let Ok(line) = serde_json::to_string(event) {
+    if let Ok(line) = super::json::to_line(event) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     }

@@ -227,10 +227,7 @@ fn unplanned(request: &TransferRequest, error: &RemoteError) -> Vec<PlannedItem>
                     crate::remote::names::join(&request.target, name),
                 ),
                 Direction::Download => (
-                    std::path::Path::new(&request.target)
-                        .join(name)
-                        .to_string_lossy()
-                        .into_owned(),
+                    crate::remote::names::join(&request.target, name),
                     source.clone(),
                 ),
                 Direction::Relay => (

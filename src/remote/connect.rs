@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::charset::Charset;
 use super::hostkeys::KnownHosts;
+use super::recoded::Recoded;
 use super::trust::TrustPrompt;
-use super::{Endpoint, Remote, Result};
+use super::{Endpoint, Remote, RemoteError, Result};
 use crate::profile::{HostKeyPolicy, Profile, Protocol};
 
 /// How to connect, beyond what the profile says.
@@ -65,14 +67,26 @@ pub async fn connect(
     credentials: &Credentials,
     options: &ConnectOptions,
 ) -> Result<Arc<dyn Remote>> {
-    match profile.protocol {
-        Protocol::Sftp => {
-            let remote = super::sftp::connect(profile, credentials, options).await?;
-            Ok(Arc::new(remote))
-        }
+    let charset = charset_of(profile)?;
+    let remote: Arc<dyn Remote> = match profile.protocol {
+        Protocol::Sftp => Arc::new(super::sftp::connect(profile, credentials, options).await?),
         Protocol::Ftp | Protocol::Ftps | Protocol::FtpsImplicit => {
-            let remote = super::ftp::connect(profile, credentials, options).await?;
-            Ok(Arc::new(remote))
+            Arc::new(super::ftp::connect(profile, credentials, options).await?)
         }
+    };
+    Ok(match charset {
+        Charset::Utf8 => remote,
+        legacy => Arc::new(Recoded::new(remote, legacy)),
+    })
+}
+
+/// The character set a profile names (UTF-8 when it names none).
+pub fn charset_of(profile: &Profile) -> Result<Charset> {
+    match profile.charset.as_deref() {
+        None => Ok(Charset::Utf8),
+        Some(label) => Charset::from_label(label).ok_or_else(|| {
+            let detail = format!("unknown character set `{}`", crate::text::shown(label));
+            RemoteError::new(super::ErrorKind::Invalid, &endpoint_of(profile), detail)
+        }),
     }
 }

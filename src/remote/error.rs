@@ -31,6 +31,8 @@ pub enum ErrorKind {
     ConnectionLost,
     /// The server does not support what was asked.
     Unsupported,
+    /// The server cannot do it now and said to try again later (FTP 450, 451).
+    Busy,
     /// A name from the server is unsafe to use as a local path.
     HostileName,
     /// The local disk failed.
@@ -42,7 +44,8 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Whether trying again later may succeed.
+    /// Whether trying again later may succeed. A protocol error (a malformed reply, a reply
+    /// that makes no sense) is not: the same request gets the same answer.
     pub fn is_transient(self) -> bool {
         matches!(
             self,
@@ -50,7 +53,7 @@ impl ErrorKind {
                 | ErrorKind::Refused
                 | ErrorKind::Timeout
                 | ErrorKind::ConnectionLost
-                | ErrorKind::Protocol
+                | ErrorKind::Busy
         )
     }
 
@@ -70,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol error",
             ErrorKind::ConnectionLost => "connection lost",
             ErrorKind::Unsupported => "not supported by the server",
+            ErrorKind::Busy => "the server asked to try again later",
             ErrorKind::HostileName => "unsafe name from the server",
             ErrorKind::LocalIo => "local disk error",
             ErrorKind::Cancelled => "cancelled",
@@ -125,31 +129,67 @@ impl RemoteError {
         self.kind.is_transient()
     }
 
-    /// Classifies an I/O error from a socket or the local disk.
+    /// Classifies an I/O error of the local disk.
     pub fn from_io(err: &std::io::Error, endpoint: &Endpoint) -> RemoteError {
+        RemoteError::new(
+            ErrorKind::of_io(err, IoSide::Disk),
+            endpoint,
+            err.to_string(),
+        )
+    }
+
+    /// Classifies an I/O error of the connection to a server.
+    pub fn from_socket(err: &std::io::Error, endpoint: &Endpoint) -> RemoteError {
+        RemoteError::new(
+            ErrorKind::of_io(err, IoSide::Socket),
+            endpoint,
+            err.to_string(),
+        )
+    }
+}
+
+/// Where an I/O error happened: the same error means one thing on a socket (the network
+/// failed: try again) and another on the disk (the disk failed: it will fail again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoSide {
+    Socket,
+    Disk,
+}
+
+impl ErrorKind {
+    /// The one classification of I/O errors, for every protocol and the local disk.
+    pub fn of_io(err: &std::io::Error, side: IoSide) -> ErrorKind {
         use std::io::ErrorKind as Io;
-        let kind = match err.kind() {
-            Io::NotFound => ErrorKind::NotFound,
-            Io::PermissionDenied => ErrorKind::Permission,
-            Io::ConnectionRefused => ErrorKind::Refused,
-            Io::TimedOut | Io::WouldBlock => ErrorKind::Timeout,
-            Io::ConnectionReset
-            | Io::ConnectionAborted
-            | Io::BrokenPipe
-            | Io::UnexpectedEof
-            | Io::NotConnected => ErrorKind::ConnectionLost,
-            Io::AlreadyExists => ErrorKind::AlreadyExists,
-            Io::DirectoryNotEmpty => ErrorKind::NotEmpty,
-            Io::StorageFull | Io::QuotaExceeded => ErrorKind::NoSpace,
-            _ if err.raw_os_error() == Some(libc::ENOSPC) => ErrorKind::NoSpace,
-            _ if err.raw_os_error() == Some(libc::EHOSTUNREACH)
-                || err.raw_os_error() == Some(libc::ENETUNREACH) =>
-            {
+        let errno = err.raw_os_error();
+        match (err.kind(), side) {
+            (Io::TimedOut | Io::WouldBlock, _) => ErrorKind::Timeout,
+            (Io::ConnectionRefused | Io::HostUnreachable | Io::NetworkUnreachable, _) => {
                 ErrorKind::Refused
             }
-            _ => ErrorKind::LocalIo,
-        };
-        RemoteError::new(kind, endpoint, err.to_string())
+            _ if matches!(errno, Some(libc::EHOSTUNREACH | libc::ENETUNREACH)) => {
+                ErrorKind::Refused
+            }
+            (
+                Io::ConnectionReset
+                | Io::ConnectionAborted
+                | Io::BrokenPipe
+                | Io::UnexpectedEof
+                | Io::NotConnected,
+                _,
+            ) => ErrorKind::ConnectionLost,
+            // A firewall that rejects a connection shows as "permission denied".
+            (Io::PermissionDenied, IoSide::Socket) => ErrorKind::Refused,
+            (Io::PermissionDenied, IoSide::Disk) => ErrorKind::Permission,
+            (Io::NotFound, IoSide::Disk) => ErrorKind::NotFound,
+            (Io::AlreadyExists, IoSide::Disk) => ErrorKind::AlreadyExists,
+            (Io::DirectoryNotEmpty, IoSide::Disk) => ErrorKind::NotEmpty,
+            (Io::StorageFull | Io::QuotaExceeded, IoSide::Disk) => ErrorKind::NoSpace,
+            _ if side == IoSide::Disk && errno == Some(libc::ENOSPC) => ErrorKind::NoSpace,
+            // What the server sent cannot be read: it will send it again.
+            (Io::InvalidData | Io::InvalidInput, IoSide::Socket) => ErrorKind::Protocol,
+            (_, IoSide::Socket) => ErrorKind::ConnectionLost,
+            (_, IoSide::Disk) => ErrorKind::LocalIo,
+        }
     }
 }
 
@@ -180,6 +220,68 @@ impl std::error::Error for RemoteError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
+
+    #[test]
+    fn io_errors_are_classified_by_where_they_happened() {
+        let cases = [
+            (
+                io::ErrorKind::ConnectionReset,
+                ErrorKind::ConnectionLost,
+                ErrorKind::ConnectionLost,
+            ),
+            (
+                io::ErrorKind::TimedOut,
+                ErrorKind::Timeout,
+                ErrorKind::Timeout,
+            ),
+            (
+                io::ErrorKind::HostUnreachable,
+                ErrorKind::Refused,
+                ErrorKind::Refused,
+            ),
+            (
+                io::ErrorKind::PermissionDenied,
+                ErrorKind::Refused,
+                ErrorKind::Permission,
+            ),
+            (
+                io::ErrorKind::NotFound,
+                ErrorKind::ConnectionLost,
+                ErrorKind::NotFound,
+            ),
+            (
+                io::ErrorKind::InvalidData,
+                ErrorKind::Protocol,
+                ErrorKind::LocalIo,
+            ),
+            (
+                io::ErrorKind::Other,
+                ErrorKind::ConnectionLost,
+                ErrorKind::LocalIo,
+            ),
+        ];
+        for (io_kind, socket, disk) in cases {
+            let err = io::Error::from(io_kind);
+            assert_eq!(
+                ErrorKind::of_io(&err, IoSide::Socket),
+                socket,
+                "{io_kind:?} socket"
+            );
+            assert_eq!(
+                ErrorKind::of_io(&err, IoSide::Disk),
+                disk,
+                "{io_kind:?} disk"
+            );
+        }
+        let full = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(ErrorKind::of_io(&full, IoSide::Disk), ErrorKind::NoSpace);
+        let unreachable = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert_eq!(
+            ErrorKind::of_io(&unreachable, IoSide::Socket),
+            ErrorKind::Refused
+        );
+    }
 
     fn endpoint() -> Endpoint {
         Endpoint {
@@ -207,11 +309,14 @@ mod tests {
     fn classification_drives_retries() {
         assert!(ErrorKind::ConnectionLost.is_transient());
         assert!(ErrorKind::Timeout.is_transient());
+        assert!(ErrorKind::Busy.is_transient());
         for kind in [
             ErrorKind::Auth,
             ErrorKind::Permission,
             ErrorKind::NotFound,
             ErrorKind::NoSpace,
+            ErrorKind::Protocol,
+            ErrorKind::Unsupported,
         ] {
             assert!(!kind.is_transient(), "{kind:?}");
         }

@@ -4,6 +4,7 @@
 //! classifies errors. Every `Remote` is usable from several tasks at once (`&self` methods):
 //! SFTP multiplexes requests on one session, FTP serialises on its one control connection.
 
+pub mod charset;
 mod connect;
 mod entry;
 mod error;
@@ -12,6 +13,7 @@ pub mod hostkeys;
 pub mod keyfile;
 pub mod local;
 pub mod names;
+mod recoded;
 pub mod sftp;
 pub mod tree;
 pub mod trust;
@@ -21,7 +23,7 @@ use bytes::Bytes;
 
 pub use connect::{ConnectOptions, Credentials, connect, endpoint_of};
 pub use entry::{Entry, EntryKind};
-pub use error::{Endpoint, ErrorKind, RemoteError};
+pub use error::{Endpoint, ErrorKind, IoSide, RemoteError};
 
 pub type Result<T> = std::result::Result<T, RemoteError>;
 

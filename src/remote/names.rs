@@ -2,9 +2,8 @@
 //! is refused before it can touch the local disk, and local targets are joined only from safe
 //! names so a download never writes outside its target directory. Also `/`-path helpers.
 
-use std::path::{Path, PathBuf};
-
 use super::{Entry, ErrorKind, RemoteError};
+use crate::text::shown;
 
 /// Whether `name` is a single, harmless path component.
 pub fn is_safe_name(name: &str) -> bool {
@@ -22,22 +21,23 @@ pub fn partition_safe(entries: Vec<Entry>) -> (Vec<Entry>, Vec<String>) {
         if is_safe_name(&entry.name) {
             safe.push(entry);
         } else {
-            refused.push(entry.name.escape_debug().to_string());
+            refused.push(shown(&entry.name).into_owned());
         }
     }
     (safe, refused)
 }
 
-/// `dir/name` on the local disk, refusing a name that could leave `dir`.
-pub fn local_child(dir: &Path, name: &str) -> Result<PathBuf, RemoteError> {
+/// `dir/name` on the local disk (as ferry carries paths, see `text`), refusing a name that
+/// could leave `dir`.
+pub fn local_child(dir: &str, name: &str) -> Result<String, RemoteError> {
     if !is_safe_name(name) {
         return Err(RemoteError::new(
             ErrorKind::HostileName,
             &Default::default(),
-            format!("refusing to use {:?} as a local file name", name),
+            format!("refusing to use {} as a local file name", shown(name)),
         ));
     }
-    Ok(dir.join(name))
+    Ok(join(dir, name))
 }
 
 /// Joins a remote directory and a name with `/`.
@@ -103,7 +103,8 @@ mod tests {
         let (safe, refused) = partition_safe(entries);
         assert_eq!(safe.len(), 1);
         assert_eq!(refused, vec!["a/b".to_string()]);
-        assert!(local_child(Path::new("/tmp/x"), "../etc").is_err());
+        assert!(local_child("/tmp/x", "../etc").is_err());
+        assert_eq!(local_child("/tmp/x", "a").unwrap(), "/tmp/x/a");
     }
 
     #[test]

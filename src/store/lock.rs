@@ -62,7 +62,9 @@ fn lock_path(store: &Path) -> PathBuf {
 
 /// The program and its subcommand words, never option values (which could be anything).
 fn own_command() -> String {
-    std::env::args()
+    // args_os: an argument that is not UTF-8 (a file name) must not panic here.
+    std::env::args_os()
+        .map(|arg| crate::text::shown(&crate::text::os_text(&arg)).into_owned())
         .enumerate()
         .take_while(|(i, arg)| *i == 0 || !arg.starts_with('-'))
         .take(3)

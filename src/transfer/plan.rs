@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::{Direction, ItemKind, TransferRequest};
 use crate::remote::{Endpoint, EntryKind, ErrorKind, Remote, RemoteError, names};
+use crate::text::{os_text, path_text};
 
 /// Items sent to the queue at a time.
 const CHUNK: usize = 256;
@@ -100,7 +101,7 @@ pub async fn plan(
         Direction::Upload => {
             let target = resolve(&request.target);
             for source in &request.sources {
-                let source = std::path::absolute(source)
+                let source = std::path::absolute(crate::text::local_path(source))
                     .map_err(|e| RemoteError::from_io(&e, &Endpoint::default()).at(source))?;
                 plan_upload(&source, &target, request.recursive, cancel, &mut sink).await?;
             }
@@ -108,12 +109,11 @@ pub async fn plan(
         Direction::Download | Direction::Relay => {
             let target = match request.direction {
                 Direction::Relay => names::normalize(&request.target),
-                _ => std::path::absolute(&request.target)
-                    .map_err(|e| {
-                        RemoteError::from_io(&e, &Endpoint::default()).at(&request.target)
-                    })?
-                    .to_string_lossy()
-                    .into_owned(),
+                _ => crate::text::path_text(
+                    &std::path::absolute(crate::text::local_path(&request.target)).map_err(
+                        |e| RemoteError::from_io(&e, &Endpoint::default()).at(&request.target),
+                    )?,
+                ),
             };
             let target = Destination {
                 dir: target,
@@ -169,7 +169,7 @@ async fn plan_upload(
 ) -> Result<(), RemoteError> {
     let name = source
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(os_text)
         .unwrap_or_else(|| "root".to_string());
     // (local dir, remote dir) still to walk; visited (dev, inode) pairs stop symlink loops.
     let mut pending: Vec<(PathBuf, String)> = Vec::new();
@@ -182,10 +182,10 @@ async fn plan_upload(
                 address: "localhost".into(),
             },
         )
-        .at(&path.to_string_lossy())
+        .at(&path_text(path))
     };
     let remote_path = names::join(target_dir, &name);
-    let local_str = source.to_string_lossy().into_owned();
+    let local_str = path_text(source);
     match std::fs::metadata(source) {
         Err(e) => {
             sink.push(failed(
@@ -228,23 +228,15 @@ async fn plan_upload(
             Ok(children) => children,
             Err(e) => {
                 let err = local_err(e, &dir);
-                sink.push(failed(
-                    ItemKind::Mkdir,
-                    &dir.to_string_lossy(),
-                    &remote_dir,
-                    err,
-                ))
-                .await?;
+                sink.push(failed(ItemKind::Mkdir, &path_text(&dir), &remote_dir, err))
+                    .await?;
                 continue;
             }
         };
         for (child, meta) in children {
-            let child_name = child
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let child_name = child.file_name().map(os_text).unwrap_or_default();
             let child_remote = names::join(&remote_dir, &child_name);
-            let child_local = child.to_string_lossy().into_owned();
+            let child_local = path_text(&child);
             match meta {
                 Err(e) => {
                     let err = local_err(e, &child);
@@ -318,7 +310,7 @@ impl Destination {
     fn child(dir: &str, name: &str, remote: bool) -> Result<String, RemoteError> {
         match remote {
             true if names::is_safe_name(name) => Ok(names::join(dir, name)),
-            _ => names::local_child(Path::new(dir), name).map(|p| p.to_string_lossy().into_owned()),
+            _ => names::local_child(dir, name),
         }
     }
 }
@@ -332,7 +324,6 @@ async fn plan_download(
     sink: &mut Sink,
 ) -> Result<(), RemoteError> {
     let name = names::base_name(source);
-    let target_dir = Path::new(&target.dir);
     let local = match Destination::child(&target.dir, name, target.remote) {
         Ok(local) => local,
         Err(err) => {
@@ -342,12 +333,7 @@ async fn plan_download(
             }
             .at(source);
             return sink
-                .push(failed(
-                    ItemKind::File,
-                    &target_dir.to_string_lossy(),
-                    source,
-                    err,
-                ))
+                .push(failed(ItemKind::File, &target.dir, source, err))
                 .await;
         }
     };
@@ -401,13 +387,7 @@ async fn plan_download(
         for entry in entries {
             let child_remote = names::join(&remote_dir, &entry.name);
             // Listed names are already checked safe.
-            let child_local = match target.remote {
-                true => names::join(&local_dir, &entry.name),
-                false => Path::new(&local_dir)
-                    .join(&entry.name)
-                    .to_string_lossy()
-                    .into_owned(),
-            };
+            let child_local = names::join(&local_dir, &entry.name);
             match entry.kind {
                 EntryKind::Dir => {
                     sink.push(mkdir_item(&child_local, &child_remote)).await?;

@@ -1,5 +1,6 @@
 //! When to try a failed transfer again: transient failures (dropped connection, timeout) retry
-//! with exponential backoff and jitter; auth, permission, not-found and no-space fail at once.
+//! with exponential backoff and jitter; auth, permission, not-found, no-space and protocol errors
+//! (a malformed reply, an unsupported request: they recur) fail at once.
 
 use std::time::Duration;
 
@@ -84,6 +85,9 @@ mod tests {
             ErrorKind::Permission,
             ErrorKind::NotFound,
             ErrorKind::NoSpace,
+            // The same malformed reply or refused request comes back on every attempt.
+            ErrorKind::Protocol,
+            ErrorKind::Unsupported,
         ] {
             assert!(policy().delay_before(2, &err(kind)).is_none(), "{kind:?}");
         }

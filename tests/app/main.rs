@@ -6,6 +6,7 @@
 mod support;
 
 mod harness;
+mod hostile;
 mod keys;
 mod pty;
 mod snapshots;

@@ -4,5 +4,6 @@
 pub mod engine;
 pub mod env;
 pub mod ftp_server;
+pub mod hostile;
 pub mod real_servers;
 pub mod sftp_server;

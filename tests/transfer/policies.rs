@@ -111,10 +111,18 @@ async fn overwrite_policies_do_what_they_say() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_place_writes_when_atomic_is_off() {
+    use std::os::unix::fs::MetadataExt;
     let server = SftpServer::start(SftpServerConfig::default()).await;
     let fx = EngineFixture::with_sftp(server.port(), |c| c.transfer.atomic = false);
     let file = fx.local("src").join("direct.bin");
     random_file(&file, 3 << 20, 4);
+    // The file being replaced, seen through a second name: writing in place changes what that
+    // name shows, while a part file renamed over the target would leave it as it was.
+    let target = server.root().join("direct.bin");
+    std::fs::write(&target, b"the old content").expect("old file");
+    let witness = server.root().join("witness");
+    std::fs::hard_link(&target, &witness).expect("hard link");
+    let inode = std::fs::metadata(&target).expect("stat").ino();
     let client = fx.start();
     assert_eq!(
         upload(&client, &file, OverwritePolicy::Overwrite)
@@ -123,16 +131,13 @@ async fn in_place_writes_when_atomic_is_off() {
         1
     );
     client.request(Request::Shutdown).await;
+    assert_eq!(sha256_file(&target), sha256_file(&file));
     assert_eq!(
-        sha256_file(&server.root().join("direct.bin")),
-        sha256_file(&file)
+        std::fs::metadata(&target).expect("stat").ino(),
+        inode,
+        "the same file was written, not a new one renamed into place"
     );
-    let parts: Vec<_> = std::fs::read_dir(server.root())
-        .expect("ls")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".ferry-part"))
-        .collect();
-    assert!(parts.is_empty(), "no part file was used");
+    assert_eq!(sha256_file(&witness), sha256_file(&file));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -138,7 +138,9 @@ impl Dialer {
     async fn dial_within(&self) -> Result<Dialed> {
         let profile = &self.profile;
         let addrs = resolve(profile, &self.endpoint).await?;
-        let (ftp, tls) = self.open_trusted(&addrs).await?;
+        let (mut ftp, tls) = self.open_trusted(&addrs).await?;
+        // Names are bytes: sent and read back exactly (the greeting is decoded again too).
+        ftp.set_encoding(super::wire::RawNames).await;
         let banner = ftp.get_welcome_msg().map(banner_text);
         let limit = self.options.timeout.max(MIN_REPLY_LIMIT);
         let mut conn = Connection::new(ftp, self.endpoint.clone(), limit);
@@ -263,13 +265,7 @@ async fn tcp_connect(addrs: &[SocketAddr], endpoint: &Endpoint) -> Result<TcpStr
 }
 
 fn connect_error(err: &std::io::Error, endpoint: &Endpoint) -> RemoteError {
-    use std::io::ErrorKind as Io;
-    let kind = match err.kind() {
-        Io::ConnectionRefused | Io::HostUnreachable | Io::NetworkUnreachable => ErrorKind::Refused,
-        Io::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::ConnectionLost,
-    };
-    RemoteError::new(kind, endpoint, err.to_string())
+    RemoteError::from_socket(err, endpoint)
 }
 
 /// The control connection up to the greeting, with TLS as the profile's protocol wants.

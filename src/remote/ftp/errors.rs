@@ -50,7 +50,7 @@ impl Reply {
 
     /// Parses a raw reply body: `550 No such file`, or a multi-line `550-…` reply.
     pub fn parse(body: &[u8]) -> Option<Reply> {
-        let text = String::from_utf8_lossy(body);
+        let text = super::wire::decode(body);
         let code = text.get(..3)?.parse().ok()?;
         let lines: Vec<&str> = text
             .lines()
@@ -106,6 +106,8 @@ pub(super) fn reply_kind(reply: &Reply, ambiguous: ErrorKind) -> ErrorKind {
         430 | 530 | 532 => ErrorKind::Auth,
         452 | 552 => ErrorKind::NoSpace,
         550 | 553 => text_kind(&reply.text).unwrap_or(ambiguous),
+        // Transient negative replies (RFC 959): the file is busy, a local error on the server.
+        450 | 451 => ErrorKind::Busy,
         // vsftpd's "500 OOPS" is an internal failure of the server process, not a refusal.
         500 if reply.text.contains("OOPS") => ErrorKind::ConnectionLost,
         500 | 502 | 504 => ErrorKind::Unsupported,
@@ -184,14 +186,9 @@ fn io_kind(err: &io::Error) -> ErrorKind {
     socket_kind(err)
 }
 
-/// The kind of a socket error (never `LocalIo`: the socket is the network).
+/// The kind of a socket error (the one classification, `ErrorKind::of_io`).
 pub(super) fn socket_kind(err: &io::Error) -> ErrorKind {
-    match err.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,
-        io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => ErrorKind::Protocol,
-        _ => ErrorKind::ConnectionLost,
-    }
+    ErrorKind::of_io(err, crate::remote::IoSide::Socket)
 }
 
 fn io_detail(err: &io::Error) -> String {

@@ -20,6 +20,7 @@ mod ops;
 mod session;
 mod streams;
 mod tls;
+mod wire;
 
 use std::sync::Arc;
 

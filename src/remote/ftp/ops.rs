@@ -140,7 +140,7 @@ impl Connection {
             .custom_command(with_arg("MLST", path), &[Status::RequestedFileActionOk]);
         let reply = timed(self.limit, asked).await;
         let reply = self.check(reply, path, ErrorKind::NotFound)?;
-        let text = String::from_utf8_lossy(&reply.body);
+        let text = super::wire::decode(&reply.body);
         // The facts are on the line that starts with one space (RFC 3659 §7.2).
         text.lines()
             .skip(1)
@@ -305,7 +305,7 @@ impl Connection {
             .custom_command(format!("HASH {path}"), &[Status::File]);
         let reply = timed(HASH_LIMIT, asked).await;
         let reply = self.check(reply, path, ErrorKind::NotFound)?;
-        let text = String::from_utf8_lossy(&reply.body);
+        let text = super::wire::decode(&reply.body);
         match parse_hash(&text) {
             Some(hex) => Ok(Some(hex)),
             None => {

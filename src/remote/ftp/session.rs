@@ -252,12 +252,12 @@ pub(super) async fn timed<T>(
     }
 }
 
-/// Listing lines: CR LF or LF ends a line; names may be any bytes, decoded as lossy UTF-8.
+/// Listing lines: CR LF or LF ends a line; names may be any bytes, kept exactly (`text`).
 fn split_lines(raw: &[u8]) -> Vec<String> {
     raw.split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .filter(|line| !line.is_empty())
-        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .map(super::wire::decode)
         .collect()
 }
 
@@ -292,7 +292,7 @@ mod tests {
         let raw = b"type=file; a b \r\n\r\ntype=dir; \xffx\nlast";
         assert_eq!(
             split_lines(raw),
-            vec!["type=file; a b ", "type=dir; \u{fffd}x", "last"]
+            vec!["type=file; a b ", "type=dir; \u{10ffff}x", "last"]
         );
     }
 }

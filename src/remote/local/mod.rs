@@ -12,6 +12,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use crate::text::{local_path, os_text, path_text};
+
 use super::{
     Capabilities, Endpoint, Entry, EntryKind, ReadStream, Remote, RemoteError, Result, SessionInfo,
     WriteStream,
@@ -66,7 +68,7 @@ impl LocalRemote {
             owned
                 .iter()
                 .map(|path| {
-                    let (entry, data) = read_small_file(Path::new(path), limit)?;
+                    let (entry, data) = read_small_file(&local_path(path), limit)?;
                     let sha256 = data
                         .as_ref()
                         .filter(|_| hash)
@@ -98,7 +100,7 @@ impl LocalRemote {
         path: &str,
         f: impl FnOnce(PathBuf) -> std::io::Result<T> + Send + 'static,
     ) -> Result<T> {
-        let owned = PathBuf::from(path);
+        let owned = local_path(path);
         match tokio::task::spawn_blocking(move || f(owned)).await {
             Ok(result) => result.map_err(|e| self.err(e, path)),
             Err(join) => Err(self.err(std::io::Error::other(join.to_string()), path)),
@@ -120,8 +122,8 @@ fn read_small_file(path: &Path, limit: u64) -> std::io::Result<(Entry, Option<By
     let meta = file.metadata()?;
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        .map(os_text)
+        .unwrap_or_else(|| path_text(path));
     let entry = entry_from_metadata(&name, &meta, path);
     if !meta.is_file() || meta.len() > limit {
         return Ok((entry, None));
@@ -156,7 +158,7 @@ pub fn entry_from_metadata(name: &str, meta: &fs::Metadata, path: &Path) -> Entr
             .is_symlink()
             .then(|| fs::read_link(path).ok())
             .flatten()
-            .map(|t| t.to_string_lossy().into_owned()),
+            .map(|t| path_text(&t)),
     }
 }
 
@@ -191,10 +193,8 @@ impl Remote for LocalRemote {
     }
 
     async fn home(&self) -> Result<String> {
-        self.blocking(".", |_| {
-            std::env::current_dir().map(|d| d.to_string_lossy().into_owned())
-        })
-        .await
+        self.blocking(".", |_| std::env::current_dir().map(|d| path_text(&d)))
+            .await
     }
 
     async fn read_dir(&self, path: &str) -> Result<Vec<Entry>> {
@@ -205,7 +205,7 @@ impl Remote for LocalRemote {
                 let child = item.path();
                 let meta = fs::symlink_metadata(&child)?;
                 out.push(entry_from_metadata(
-                    &item.file_name().to_string_lossy(),
+                    &os_text(&item.file_name()),
                     &meta,
                     &child,
                 ));
@@ -218,10 +218,7 @@ impl Remote for LocalRemote {
     async fn stat(&self, path: &str) -> Result<Entry> {
         self.blocking(path, |p| {
             let meta = fs::metadata(&p)?;
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.to_string_lossy().into_owned());
+            let name = p.file_name().map(os_text).unwrap_or_else(|| path_text(&p));
             Ok(entry_from_metadata(&name, &meta, &p))
         })
         .await
@@ -240,7 +237,7 @@ impl Remote for LocalRemote {
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let to = PathBuf::from(to);
+        let to = local_path(to);
         self.blocking(from, move |from| {
             fs::rename(&from, &to)?;
             // The rename is durable only once the directory entry is.

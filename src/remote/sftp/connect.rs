@@ -101,7 +101,7 @@ pub(super) async fn open_tcp(profile: &Profile, endpoint: &Endpoint) -> Result<T
 
 /// A failed TCP connect, without the OS's `(os error 111)` noise.
 fn socket_error(err: &std::io::Error, endpoint: &Endpoint) -> RemoteError {
-    let mut error = RemoteError::from_io(err, endpoint);
+    let mut error = RemoteError::from_socket(err, endpoint);
     let text = err.to_string();
     error.detail = match error.kind {
         ErrorKind::Refused => String::new(),

@@ -106,7 +106,7 @@ fn transport_detail(text: &str) -> String {
 pub(super) fn ssh_error(err: &russh::Error, endpoint: &Endpoint) -> RemoteError {
     use russh::Error as E;
     let (kind, detail) = match err {
-        E::IO(io) => return RemoteError::from_io(io, endpoint),
+        E::IO(io) => return RemoteError::from_socket(io, endpoint),
         E::Disconnect | E::HUP | E::SendError | E::RecvError => (
             ErrorKind::ConnectionLost,
             "the server closed the connection".to_string(),

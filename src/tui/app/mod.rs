@@ -242,12 +242,14 @@ impl App {
         usize::from(self.size.1).saturating_sub(8).max(1)
     }
 
+    /// Shows `text` in the status bar (guarded: server text in it was escaped by its maker).
     pub fn tell(&mut self, text: impl Into<String>) {
-        self.message = Some((text.into(), Level::Info));
+        self.message = Some((guarded_text(text.into()), Level::Info));
     }
 
+    /// Shows `text` as an error in the status bar.
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.message = Some((text.into(), Level::Error));
+        self.message = Some((guarded_text(text.into()), Level::Error));
     }
 
     fn rescroll(&mut self) {
@@ -407,5 +409,13 @@ impl App {
     /// The place of a profile name (`local` is this machine).
     pub fn place_of(name: &str) -> Place {
         Place::Profile(name.to_string())
+    }
+}
+
+/// A status message with nothing a terminal would act on.
+fn guarded_text(text: String) -> String {
+    match crate::text::guarded(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(safe) => safe,
     }
 }

@@ -129,7 +129,7 @@ impl App {
         let state = match response {
             Response::Vault { state } => state,
             Response::Error(failure) => {
-                self.warn(failure.message);
+                self.warn(shown(&failure.message).into_owned());
                 return;
             }
             _ => return,
@@ -174,7 +174,7 @@ impl App {
                 self.vault = Some(state);
             }
             Response::Error(failure) => {
-                let message = failure.message;
+                let message = shown(&failure.message).into_owned();
                 match self.layers.iter_mut().rev().find_map(|l| match l {
                     Layer::Unlock(u) => Some((&mut u.error, &mut u.busy)),
                     Layer::CreateVault(v) => Some((&mut v.error, &mut v.busy)),
@@ -263,9 +263,9 @@ impl App {
             Response::Error(failure) => {
                 if let Some(Layer::Form(form)) = self.layers.last_mut() {
                     form.busy = false;
-                    form.error = Some(failure.message);
+                    form.error = Some(shown(&failure.message).into_owned());
                 } else {
-                    self.warn(failure.message);
+                    self.warn(shown(&failure.message).into_owned());
                 }
             }
             _ => {

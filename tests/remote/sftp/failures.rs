@@ -228,7 +228,7 @@ async fn hostile_names_are_refused_by_list() {
     let (safe, refused) = remote.list(HOSTILE_DIR).await.unwrap();
     let names: Vec<&str> = safe.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["ok.txt"]);
-    for hostile in ["a/b", "a\\\\b", "nul\\0name", "../escape"] {
+    for hostile in ["a/b", "a\\\\b", "nul\\x00name", "../escape"] {
         assert!(
             refused.iter().any(|r| r == hostile),
             "{hostile} in {refused:?}"

@@ -43,7 +43,7 @@ pub(super) fn list_dir(dir: &Path, parent: &Path, extra: &[&str]) -> io::Result<
     let mut named = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = ferry::text::os_text(&entry.file_name());
         named.push(listing::entry(&name, &entry.metadata()?));
     }
     named.sort_by(|a, b| a.filename.cmp(&b.filename));

@@ -41,14 +41,15 @@ impl Jail {
         let normal = normalize(client);
         match normal.trim_start_matches('/') {
             "" => self.root.clone(),
-            relative => self.root.join(relative),
+            // Names are bytes: the wire's stand-in form maps back to the exact bytes on disk.
+            relative => self.root.join(ferry::text::local_path(relative)),
         }
     }
 
     /// The client path of a disk path, if it lies inside the root.
     pub fn client_path(&self, host: &Path) -> Option<String> {
         let relative = host.strip_prefix(&self.root).ok()?;
-        Some(normalize(&relative.to_string_lossy()))
+        Some(normalize(&ferry::text::path_text(relative)))
     }
 
     /// The canonical client path: symlinks resolved when the path exists on disk (and
@@ -79,7 +80,7 @@ impl Jail {
                 _ => depth += 1,
             }
         }
-        Some(PathBuf::from(target))
+        Some(ferry::text::local_path(target))
     }
 
     /// What a client sees as the target of a symlink stored on disk.
@@ -89,6 +90,6 @@ impl Jail {
         {
             return client;
         }
-        target.to_string_lossy().into_owned()
+        ferry::text::path_text(target)
     }
 }
