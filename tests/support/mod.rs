@@ -5,4 +5,5 @@ pub mod engine;
 pub mod env;
 pub mod ftp_server;
 pub mod real_servers;
+pub mod relay;
 pub mod sftp_server;

@@ -9,6 +9,7 @@ mod commands;
 mod concurrency;
 mod crash;
 mod failures;
+mod flaky;
 mod policies;
 mod real;
 mod resilience;
