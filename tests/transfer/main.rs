@@ -8,6 +8,7 @@ mod bundles;
 mod commands;
 mod concurrency;
 mod crash;
+mod download_bundles;
 mod failures;
 mod flaky;
 mod policies;

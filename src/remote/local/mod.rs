@@ -1,6 +1,6 @@
 //! The local disk behind the `Remote` trait, so transfers treat both ends alike. Reads and writes
 //! run on blocking threads in large blocks (`streams`: read ahead, written behind, through
-//! bounded queues).
+//! bounded queues); many small files are written and made durable together (`durable`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -17,7 +17,10 @@ use super::{
     WriteStream,
 };
 
+mod durable;
 mod streams;
+
+pub use durable::SmallWrite;
 
 use streams::{LocalReader, LocalWriter, READ_BLOCK, read_block};
 
@@ -250,6 +253,10 @@ impl Remote for LocalRemote {
             Ok(())
         })
         .await
+    }
+
+    async fn rename_all(&self, pairs: &[(String, String)]) -> Vec<Result<()>> {
+        self.rename_many(pairs).await
     }
 
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>> {

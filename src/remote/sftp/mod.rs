@@ -8,7 +8,8 @@
 //! failure message), `session` (the SFTP subsystem, limits, extensions), `ops` (file
 //! operations), `attrs` (attributes to entries), `reader` / `writer` (pipelined streams,
 //! `pipeline` their shared helpers), `exec` (hashing on the server), `growing` (hashing an
-//! upload while it is written), `whole` (a small file in two round trips), `errors`
+//! upload while it is written), `whole` (a small file in two round trips), `gather` (many
+//! small files read whole at once), `errors`
 //! (classification).
 
 mod agent;
@@ -18,6 +19,7 @@ mod auth;
 mod connect;
 mod errors;
 mod exec;
+mod gather;
 mod growing;
 mod handshake;
 mod keys;
@@ -40,7 +42,8 @@ use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
     Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, ReadStream,
-    Remote, Result, SessionInfo, WholeFile, WholeWrite, WriteStream, read_back_digest,
+    ReadWhole, Remote, Result, SessionInfo, WholeFile, WholeRead, WholeWrite, WriteStream,
+    read_back_digest,
 };
 use crate::profile::Profile;
 
@@ -252,6 +255,30 @@ impl Remote for SftpRemote {
             {
                 match read_back_digest(self, &file.path).await {
                     Ok(digest) => written.read_back = Some(digest),
+                    Err(err) => *result = Err(err),
+                }
+            }
+        }
+        results
+    }
+
+    async fn read_wholes(&self, files: &[WholeRead]) -> Vec<Result<ReadWhole>> {
+        let read = self
+            .conn
+            .guard(async { Ok(gather::read_wholes(&self.conn, files).await) });
+        let mut results = match read.await {
+            Ok(results) => results,
+            Err(lost) => files.iter().map(|_| Err(lost.clone())).collect(),
+        };
+        // A check that came back short leaves the rest to a plain read.
+        for (file, result) in files.iter().zip(results.iter_mut()) {
+            if let Ok(read) = result
+                && file.check
+                && read.data.is_some()
+                && read.check.is_none()
+            {
+                match read_back_digest(self, &file.path).await {
+                    Ok(digest) => read.check = Some(digest),
                     Err(err) => *result = Err(err),
                 }
             }
