@@ -104,6 +104,10 @@ pub struct Profile {
     /// SHA-256 fingerprint (lowercase hex) of a pinned FTPS certificate.
     #[serde(default)]
     pub cert_pin: Option<String>,
+    /// SFTP: never send an exec request (some operators forbid them, and they show in audit
+    /// logs); hashes then come from the `check-file` extension where offered, or read-backs.
+    #[serde(default)]
+    pub no_exec: bool,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -154,6 +158,7 @@ impl Profile {
             host_key_policy: HostKeyPolicy::default(),
             timeout_secs: None,
             cert_pin: None,
+            no_exec: false,
             created_at: now,
             updated_at: now,
         }

@@ -61,6 +61,9 @@ pub enum ProfileCommand {
         /// Forget the local start directory.
         #[arg(long, conflicts_with = "local_dir")]
         no_local_dir: bool,
+        /// Allow exec requests again (undoes --no-exec).
+        #[arg(long, conflicts_with = "no_exec")]
+        allow_exec: bool,
         #[command(flatten)]
         options: ProfileOptions,
     },
@@ -117,6 +120,10 @@ pub struct ProfileOptions {
     /// Seconds allowed to connect and log in (1-3600).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u32>,
+    /// SFTP: never send exec requests (no hashing command on the server; checksums then come
+    /// from the check-file extension where offered, small files are read back).
+    #[arg(long)]
+    pub no_exec: bool,
 }
 
 pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
@@ -138,6 +145,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
             no_key,
             no_agent,
             no_local_dir,
+            allow_exec,
             options,
         } => {
             let edits = Edits {
@@ -148,6 +156,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
                 no_key,
                 no_agent,
                 no_local_dir,
+                allow_exec,
             };
             edit(ctx, &name, edits, options)?
         }
@@ -237,6 +246,10 @@ fn apply_options(profile: &mut Profile, options: &ProfileOptions) -> anyhow::Res
         require_sftp(profile, "--agent")?;
         profile.agent = true;
     }
+    if options.no_exec {
+        require_sftp(profile, "--no-exec")?;
+        profile.no_exec = true;
+    }
     if let Some(key) = &options.key {
         require_sftp(profile, "--key")?;
         let key = std::path::absolute(key)?;
@@ -316,6 +329,7 @@ struct Edits {
     no_key: bool,
     no_agent: bool,
     no_local_dir: bool,
+    allow_exec: bool,
 }
 
 fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> anyhow::Result<()> {
@@ -350,6 +364,9 @@ fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> any
     }
     if edits.no_local_dir {
         profile.local_dir = None;
+    }
+    if edits.allow_exec {
+        profile.no_exec = false;
     }
     let secrets = apply_options(&mut profile, &options)?;
     seal_secrets(ctx, &store, &mut profile, secrets)?;

@@ -27,6 +27,7 @@ pub struct ProfileView {
     pub host_key_policy: HostKeyPolicy,
     pub timeout_secs: Option<u32>,
     pub cert_pin: Option<String>,
+    pub no_exec: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,6 +52,7 @@ impl From<&Profile> for ProfileView {
             host_key_policy: p.host_key_policy,
             timeout_secs: p.timeout_secs,
             cert_pin: p.cert_pin.clone(),
+            no_exec: p.no_exec,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -149,6 +151,10 @@ pub(super) fn show(ctx: &Context, name: &str, json: bool) -> anyhow::Result<()> 
                 .unwrap_or_else(|| format!("{default_timeout} (default)")),
         ),
         ("pinned cert", or_dash(view.cert_pin.clone())),
+        (
+            "exec requests",
+            if view.no_exec { "never" } else { "allowed" }.to_string(),
+        ),
     ];
     for (label, value) in rows {
         println!("{:16} {value}", format!("{label}:"));

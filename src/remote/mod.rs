@@ -37,6 +37,9 @@ pub struct Capabilities {
     pub resume: bool,
     /// `sha256` can hash a file on the server.
     pub sha256: bool,
+    /// `sha256` answers through the `check-file` SFTP extension (not a command on the server).
+    #[serde(default)]
+    pub check_file: bool,
     /// `set_mtime` works.
     pub set_mtime: bool,
 }

@@ -231,7 +231,7 @@ async fn check(
     };
     let ours = file.sha256.as_deref().unwrap_or_default();
     let verification = match verdict(size, length, ours, theirs.as_deref()) {
-        Ok(verification) => verification,
+        Ok(verification) => verification.read_back(),
         Err(detail) => return Err(reject(dst, part, detail).await),
     };
     if options.preserve_mtime

@@ -170,7 +170,8 @@ fn judge(
         false => format!("{hash} ({length} bytes)"),
     });
     let size = member.record.source_size;
-    verdict(size, data.len() as u64, &ours, theirs.as_deref()).map_err(|detail| {
+    let verdict = verdict(size, data.len() as u64, &ours, theirs.as_deref());
+    verdict.map(Verification::read_back).map_err(|detail| {
         RemoteError::new(
             ErrorKind::Protocol,
             src.endpoint(),

@@ -71,7 +71,7 @@ async fn a_tree_of_small_files_downloads_in_bundles_each_verified() {
     for record in &records {
         match record.state {
             TransferState::Done => assert!(
-                matches!(record.verification, Some(Verification::Sha256(_))),
+                matches!(record.verification, Some(Verification::ReadBack(_))),
                 "{record:?}"
             ),
             TransferState::Failed => {
@@ -209,7 +209,7 @@ async fn sshd_serves_download_bundles_through_a_link_that_drops() {
     assert!(
         records
             .iter()
-            .all(|t| matches!(t.verification, Some(Verification::Sha256(_)))),
+            .all(|t| matches!(t.verification, Some(Verification::ReadBack(_)))),
         "every file checked"
     );
     assert_eq!(tree(&down.join("download-bundles")), tree(&served));

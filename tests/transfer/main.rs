@@ -11,6 +11,7 @@ mod crash;
 mod download_bundles;
 mod failures;
 mod flaky;
+mod other_servers;
 mod policies;
 mod real;
 mod resilience;

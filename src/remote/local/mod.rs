@@ -182,6 +182,7 @@ impl Remote for LocalRemote {
             atomic_rename: true,
             resume: true,
             sha256: true,
+            check_file: false,
             set_mtime: true,
         }
     }

@@ -7,15 +7,16 @@
 //! in: the plan), `agent`, `keys` and `prompts` (the methods), `attempt` (its tally and
 //! failure message), `session` (the SFTP subsystem, limits, extensions), `ops` (file
 //! operations), `attrs` (attributes to entries), `reader` / `writer` (pipelined streams,
-//! `pipeline` their shared helpers), `exec` (hashing on the server), `growing` (hashing an
-//! upload while it is written), `whole` (a small file in two round trips), `gather` (many
-//! small files read whole at once), `errors`
-//! (classification).
+//! `pipeline` their shared helpers), `check_file` (hashing through the extension), `exec`
+//! (hashing with a command on the server, unless the profile forbids exec), `growing`
+//! (hashing an upload while it is written), `whole` (a small file in two round trips),
+//! `gather` (many small files read whole at once), `errors` (classification).
 
 mod agent;
 mod attempt;
 mod attrs;
 mod auth;
+mod check_file;
 mod connect;
 mod errors;
 mod exec;
@@ -113,6 +114,9 @@ async fn establish(
         options.in_flight_bytes,
     )
     .await?;
+    if profile.no_exec {
+        conn.exec_refused();
+    }
     let info = {
         let facts = handshake::lock(facts);
         SessionInfo {
@@ -143,8 +147,9 @@ impl Remote for SftpRemote {
         Capabilities {
             atomic_rename: self.conn.features.posix_rename,
             resume: true,
-            // Known only by trying: `sha256` answers None where the server cannot.
-            sha256: true,
+            // Known for sure only by trying: `sha256` answers None where the server cannot.
+            sha256: self.conn.check_file_works() || self.conn.exec_works(),
+            check_file: self.conn.check_file_works(),
             set_mtime: true,
         }
     }
@@ -212,7 +217,13 @@ impl Remote for SftpRemote {
     }
 
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
-        self.conn.guard(exec::sha256(&self.conn, path)).await
+        let hashed = async {
+            match check_file::sha256(&self.conn, path).await? {
+                Some(hash) => Ok(Some(hash)),
+                None => exec::sha256(&self.conn, path).await,
+            }
+        };
+        self.conn.guard(hashed).await
     }
 
     async fn write_whole(
