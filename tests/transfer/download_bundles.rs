@@ -14,7 +14,7 @@ use ferry::transfer::model::{Direction, ItemKind, Transfer, TransferState};
 
 use crate::bundles::{restart, watch_running};
 use crate::concurrency::{make_tree, tree};
-use crate::support::engine::{EngineFixture, enqueue, history, request, wait_batches};
+use crate::support::engine::{EngineFixture, enqueue, history, request};
 use crate::support::relay::Relay;
 use crate::support::sftp_server::{SftpServer, SftpServerConfig};
 
@@ -95,28 +95,17 @@ async fn a_tree_of_small_files_downloads_in_bundles_each_verified() {
     client.request(Request::Shutdown).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn download_bundles_survive_dropped_connections() {
-    let server = SftpServer::start(SftpServerConfig::default()).await;
-    let site = server.root().join("site");
-    make_tree(&site);
-    let fx = EngineFixture::with_sftp(server.port(), |_| {});
-    // Planned by an engine that keeps the queue without running it, so the drops below hit
-    // the transfers rather than the listing of the tree.
+/// Plans `request` in an engine that keeps the queue without running it (so drops hit the
+/// transfers rather than the listing of the tree), then calls `arm` and runs the queue to its
+/// end in a new engine; returns that engine.
+async fn plan_then_run(
+    fx: &EngineFixture,
+    request: ferry::transfer::model::TransferRequest,
+    arm: impl FnOnce(),
+) -> ferry::engine::EngineClient {
     let client = fx.start_with(false);
     let mut watch = client.subscribe(false);
-    let down = fx.local("down");
-    let batch = enqueue(
-        &client,
-        request(
-            Direction::Download,
-            "srv",
-            &["/site"],
-            down.to_str().expect("utf8"),
-            true,
-        ),
-    )
-    .await;
+    let batch = enqueue(&client, request).await;
     loop {
         match watch.events.next().await.expect("engine alive") {
             Event::Planning {
@@ -129,29 +118,57 @@ async fn download_bundles_survive_dropped_connections() {
     }
     client.request(Request::Shutdown).await;
     drop(client);
-
-    // Cut the first connections part way through what the tree needs (~2.5 MB each way).
-    server.queue_drops([300 << 10, 700 << 10, 200 << 10, 500 << 10]);
-    let client = restart(&fx).await;
+    arm();
+    let client = restart(fx).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         let Response::Queue { snapshot } = client.request(Request::Queue).await else {
             panic!("queue");
         };
         if snapshot.transfers.is_empty() {
-            break;
+            return client;
         }
         assert!(tokio::time::Instant::now() < deadline, "{snapshot:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(server.connections() > 4, "the drops happened");
-    let records = file_records(&client).await;
+}
+
+/// Every file of the tree done, some after retries.
+async fn all_done_after_retries(client: &ferry::engine::EngineClient) {
+    let records = file_records(client).await;
     assert_eq!(records.len(), FILES);
-    assert!(records.iter().all(|t| t.state == TransferState::Done));
+    assert!(
+        records.iter().all(|t| t.state == TransferState::Done
+            && matches!(t.verification, Some(Verification::ReadBack(_)))),
+        "every file done and checked"
+    );
     assert!(
         records.iter().any(|t| t.attempts > 1),
         "history shows the retries"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_bundles_survive_dropped_connections() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let site = server.root().join("site");
+    make_tree(&site);
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
+    let down = fx.local("down");
+    let get = request(
+        Direction::Download,
+        "srv",
+        &["/site"],
+        down.to_str().expect("utf8"),
+        true,
+    );
+    // Cut the first connections part way through what the tree needs (~2.5 MB each way).
+    let client = plan_then_run(&fx, get, || {
+        server.queue_drops([300 << 10, 700 << 10, 200 << 10, 500 << 10])
+    })
+    .await;
+    assert!(server.connections() > 4, "the drops happened");
+    all_done_after_retries(&client).await;
     assert_eq!(tree(&down.join("site")), tree(&site));
     no_part_files(&down);
     client.request(Request::Shutdown).await;
@@ -171,7 +188,6 @@ async fn sshd_serves_download_bundles_through_a_link_that_drops() {
         Duration::ZERO,
     )
     .await;
-    relay.cut_after([300 << 10, 700 << 10, 500 << 10]);
     let fx = EngineFixture::new(|_| {});
     let user = test_user();
     fx.add_profile_with(
@@ -182,36 +198,22 @@ async fn sshd_serves_download_bundles_through_a_link_that_drops() {
         &user.password,
         |profile| profile.max_connections = 1,
     );
-    let client = fx.start();
-    let mut watch = client.subscribe(false);
     let served = sshd.scratch_dir().join("download-bundles");
     make_tree(&served);
     let down = fx.local("down");
-    let batch = enqueue(
-        &client,
-        request(
-            Direction::Download,
-            "srv",
-            &[served.to_str().expect("utf8")],
-            down.to_str().expect("utf8"),
-            true,
-        ),
-    )
+    let get = request(
+        Direction::Download,
+        "srv",
+        &[served.to_str().expect("utf8")],
+        down.to_str().expect("utf8"),
+        true,
+    );
+    let client = plan_then_run(&fx, get, || {
+        relay.cut_after([300 << 10, 700 << 10, 500 << 10])
+    })
     .await;
-    let (summaries, _) = wait_batches(&mut watch, &[batch], Duration::from_secs(300)).await;
-    assert_eq!(summaries[0].failed, 0, "{summaries:?}");
     assert_eq!(relay.cuts(), 3, "the link dropped three times");
-    let records = file_records(&client).await;
-    assert!(
-        records.iter().any(|t| t.attempts > 1),
-        "history shows the retries"
-    );
-    assert!(
-        records
-            .iter()
-            .all(|t| matches!(t.verification, Some(Verification::ReadBack(_)))),
-        "every file checked"
-    );
+    all_done_after_retries(&client).await;
     assert_eq!(tree(&down.join("download-bundles")), tree(&served));
     no_part_files(&down);
     client.request(Request::Shutdown).await;

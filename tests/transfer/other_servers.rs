@@ -210,3 +210,48 @@ async fn a_server_that_will_not_reopen_a_part_file_gets_a_fresh_one() {
     assert_eq!(part_files(server.root()), Vec::<String>::new());
     client.request(Request::Shutdown).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sshd_with_force_command_internal_sftp_reads_small_files_back() {
+    use crate::support::real_servers::{
+        RealSshd, SshdOptions, skip_without_real_servers, test_user,
+    };
+    if skip_without_real_servers() {
+        return;
+    }
+    let sshd = RealSshd::start(SshdOptions {
+        extra_config: vec!["ForceCommand internal-sftp".into()],
+        ..SshdOptions::default()
+    });
+    let user = test_user();
+    let fx = EngineFixture::new(|_| {});
+    fx.add_profile(
+        "srv",
+        Protocol::Sftp,
+        sshd.port(),
+        &user.name,
+        &user.password,
+    );
+    let client = fx.start();
+    let target = sshd.scratch_dir().join("forced");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    std::os::unix::fs::chown(&target, Some(user.uid), Some(user.gid)).expect("chown");
+    let up = fx.local("up");
+    let (small, big) = (up.join("one.txt"), up.join("big.bin"));
+    std::fs::write(&small, b"x").expect("write");
+    random_file(&big, BIG, 4);
+    let sources = [small.to_str().expect("utf8"), big.to_str().expect("utf8")];
+    run(
+        &client,
+        Direction::Upload,
+        &sources,
+        target.to_str().expect("utf8"),
+    )
+    .await;
+    let small_up = record(&client, Direction::Upload, "one.txt").await;
+    assert_eq!(small_up.verification, Some(read_back_of(b"x")));
+    let big_up = record(&client, Direction::Upload, "big.bin").await;
+    assert_eq!(big_up.verification, Some(Verification::SizeOnly));
+    assert_eq!(sha256_file(&target.join("big.bin")), sha256_file(&big));
+    client.request(Request::Shutdown).await;
+}
