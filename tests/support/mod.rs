@@ -6,4 +6,5 @@ pub mod env;
 pub mod ftp_server;
 pub mod hostile;
 pub mod real_servers;
+pub mod relay;
 pub mod sftp_server;
