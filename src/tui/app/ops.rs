@@ -63,7 +63,7 @@ impl App {
                 from.label()
             ),
             format!("  {}", shown(&from.path)),
-            format!("to {} directory:", to.label()),
+            format!("into this directory on {}:", to.label()),
         ];
         let action = Confirmed::Copy {
             pane: self.explorer.focused(),
@@ -73,7 +73,7 @@ impl App {
             is_move,
         };
         self.layers.push(Layer::from(Confirm {
-            title: format!("{verb} {}", to.label()),
+            title: format!("{verb} to {}", to.label()),
             lines,
             field: Some(("to".into(), line(&to.path, false))),
             action,

@@ -163,7 +163,7 @@ fn hint_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             (Action::Retry, "retry"),
             (Action::MoveUp, "up"),
             (Action::MoveDown, "down"),
-            (Action::ClearFinished, "clear done"),
+            (Action::ClearFinished, "clear"),
             (Action::Limit, "limit"),
             (Action::Help, "help"),
         ],
