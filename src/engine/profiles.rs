@@ -132,6 +132,14 @@ fn check(profile: &Profile) -> Result<(), Failure> {
             "the timeout must be between 1 and 3600 seconds".into(),
         ));
     }
+    if let Some(label) = &profile.charset
+        && crate::remote::charset::Charset::from_label(label).is_none()
+    {
+        return Err(invalid(format!(
+            "unknown character set {}",
+            crate::text::shown(label)
+        )));
+    }
     if profile.protocol != Protocol::Sftp && profile.key_passphrase.is_some() {
         return Err(invalid("key files apply to sftp:// profiles only".into()));
     }

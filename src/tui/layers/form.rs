@@ -10,6 +10,7 @@ use super::input::{line, text_of};
 use super::{Deferred, Outcome};
 use crate::engine::api::{ProfileSummary, Secret, SecretChange};
 use crate::profile::{HostKeyPolicy, Profile, Protocol, validate_name};
+use crate::remote::charset::Charset;
 
 /// A form field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,11 @@ pub enum Field {
     HostKeyPolicy,
     MaxConnections,
     Timeout,
+    Charset,
+    Exec,
 }
 
-pub const FIELDS: [Field; 13] = [
+pub const FIELDS: [Field; 15] = [
     Field::Name,
     Field::Protocol,
     Field::Host,
@@ -43,6 +46,8 @@ pub const FIELDS: [Field; 13] = [
     Field::HostKeyPolicy,
     Field::MaxConnections,
     Field::Timeout,
+    Field::Charset,
+    Field::Exec,
 ];
 
 impl Field {
@@ -61,11 +66,16 @@ impl Field {
             Field::HostKeyPolicy => "unknown host key",
             Field::MaxConnections => "connections",
             Field::Timeout => "timeout (s)",
+            Field::Charset => "name charset",
+            Field::Exec => "exec requests",
         }
     }
 
     fn is_text(self) -> bool {
-        !matches!(self, Field::Protocol | Field::Agent | Field::HostKeyPolicy)
+        !matches!(
+            self,
+            Field::Protocol | Field::Agent | Field::HostKeyPolicy | Field::Exec
+        )
     }
 
     fn is_secret(self) -> bool {
@@ -75,7 +85,11 @@ impl Field {
     fn sftp_only(self) -> bool {
         matches!(
             self,
-            Field::KeyFile | Field::KeyPassphrase | Field::Agent | Field::HostKeyPolicy
+            Field::KeyFile
+                | Field::KeyPassphrase
+                | Field::Agent
+                | Field::HostKeyPolicy
+                | Field::Exec
         )
     }
 }
@@ -109,6 +123,8 @@ pub struct ProfileForm {
     pub protocol: usize,
     pub policy: usize,
     pub agent: bool,
+    /// SFTP: send no exec requests.
+    pub no_exec: bool,
     pub focus: usize,
     /// The save failed: the engine's words.
     pub error: Option<String>,
@@ -139,6 +155,7 @@ impl ProfileForm {
                         .unwrap_or_default(),
                     Field::MaxConnections => base.max_connections.to_string(),
                     Field::Timeout => base.timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
+                    Field::Charset => base.charset.clone().unwrap_or_default(),
                     _ => String::new(),
                 };
                 let mut field_text = line(&text, field.is_secret());
@@ -158,6 +175,7 @@ impl ProfileForm {
                 .position(|p| *p == base.host_key_policy)
                 .unwrap_or(0),
             agent: base.agent,
+            no_exec: base.no_exec,
             original,
             texts,
             focus: 0,
@@ -208,6 +226,9 @@ impl ProfileForm {
             Field::Port => number(1, 65535, "a port"),
             Field::MaxConnections => number(1, 64, "a number"),
             Field::Timeout if !text.trim().is_empty() => number(1, 3600, "seconds"),
+            Field::Charset if !text.trim().is_empty() => Charset::from_label(text.trim())
+                .is_none()
+                .then(|| "unknown (utf-8, latin1, cp1252, …)".into()),
             Field::User if text.trim().is_empty() => Some("required".into()),
             Field::KeyFile if self.applies(field) && !text.trim().is_empty() => {
                 let path = crate::paths::expand_tilde(text.trim());
@@ -255,6 +276,7 @@ impl ProfileForm {
                     }
                     Field::HostKeyPolicy => self.policy = cycle(self.policy, POLICIES.len(), back),
                     Field::Agent => self.agent = !self.agent,
+                    Field::Exec => self.no_exec = !self.no_exec,
                     _ => {}
                 }
             }
@@ -296,6 +318,11 @@ impl ProfileForm {
         profile.key_file = (sftp && !key.is_empty()).then(|| crate::paths::expand_tilde(&key));
         profile.agent = sftp && self.agent;
         profile.host_key_policy = self.policy();
+        profile.no_exec = sftp && self.no_exec;
+        profile.charset = match Charset::from_label(self.text(Field::Charset).trim()) {
+            None | Some(Charset::Utf8) => None,
+            Some(charset) => Some(charset.name().to_string()),
+        };
         let change = |text: String| match text.is_empty() {
             true => SecretChange::Keep,
             false => SecretChange::Set(Secret::new(text)),
@@ -383,5 +410,47 @@ mod tests {
         form.focus = 6;
         press(&mut form, KeyCode::Tab);
         assert_eq!(FIELDS[form.focus], Field::MaxConnections);
+    }
+
+    #[test]
+    fn the_name_charset_is_checked_and_exec_requests_can_be_turned_off() {
+        let mut form = ProfileForm::new(None);
+        type_text(&mut form, "legacy");
+        form.focus = 2;
+        type_text(&mut form, "ftp.example.net");
+        form.focus = FIELDS
+            .iter()
+            .position(|f| *f == Field::Charset)
+            .expect("field");
+        type_text(&mut form, "klingon");
+        assert!(form.problem(Field::Charset).is_some());
+        for _ in 0.."klingon".len() {
+            press(&mut form, KeyCode::Backspace);
+        }
+        type_text(&mut form, "Latin-1");
+        assert_eq!(form.problem(Field::Charset), None);
+        press(&mut form, KeyCode::Tab);
+        assert_eq!(FIELDS[form.focus], Field::Exec);
+        press(&mut form, KeyCode::Char(' '));
+        let Outcome::Keep(Deferred::SaveProfile(saved)) = press(&mut form, KeyCode::Enter) else {
+            panic!("saved")
+        };
+        assert_eq!(saved.profile.charset.as_deref(), Some("latin1"));
+        assert!(saved.profile.no_exec);
+        let mut again = ProfileForm::new(Some(ProfileSummary {
+            profile: saved.profile,
+            has_password: false,
+            has_key_passphrase: false,
+        }));
+        assert_eq!(again.text(Field::Charset), "latin1");
+        again.focus = FIELDS
+            .iter()
+            .position(|f| *f == Field::Exec)
+            .expect("field");
+        press(&mut again, KeyCode::Char(' '));
+        let Outcome::Keep(Deferred::SaveProfile(saved)) = press(&mut again, KeyCode::Enter) else {
+            panic!("saved")
+        };
+        assert!(!saved.profile.no_exec, "turned back on");
     }
 }

@@ -487,6 +487,13 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
                 focused,
                 theme,
             ),
+            Field::Exec => choice(
+                frame,
+                value,
+                if form.no_exec { "never" } else { "allowed" },
+                focused,
+                theme,
+            ),
             _ => field(
                 frame,
                 value,

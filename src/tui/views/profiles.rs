@@ -123,6 +123,15 @@ fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
             },
         )),
     }
+    if let Some(charset) = &p.charset {
+        rows.push(("names", format!("in {charset}, converted both ways")));
+    }
+    if p.no_exec {
+        rows.push((
+            "exec",
+            "never (checksums by check-file or read-back)".into(),
+        ));
+    }
     if let Some(dir) = &p.local_dir {
         rows.push(("local dir", dir.display().to_string()));
     }
