@@ -264,6 +264,11 @@ impl FtpServer {
         self.faults.set_space_left(bytes);
     }
 
+    /// Sessions open now.
+    pub fn open_sessions(&self) -> usize {
+        self.faults.open.load(Ordering::SeqCst)
+    }
+
     /// Cuts every open session now (plain and explicit-TLS listeners; the listener keeps
     /// accepting).
     pub fn drop_connections(&self) {
@@ -395,11 +400,28 @@ async fn accept_sessions(listener: TcpListener, sessions: Arc<Sessions>) {
 
 /// Runs one session; a fault that cuts it drops libunftp's future, which closes the control loop.
 async fn run_session(stream: TcpStream, sessions: Arc<Sessions>) {
+    let _open = OpenSession::count(&sessions.faults);
     let cut = Arc::new(SessionCut::default());
     let server = sessions.server(cut.clone());
     tokio::select! {
         _ = server.service(stream) => {}
         _ = cut.wait() => {}
         () = sessions.faults.cut_all.notified() => {}
+    }
+}
+
+/// Counts a session as open for as long as it lives.
+struct OpenSession(Arc<Faults>);
+
+impl OpenSession {
+    fn count(faults: &Arc<Faults>) -> OpenSession {
+        faults.open.fetch_add(1, Ordering::SeqCst);
+        OpenSession(faults.clone())
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -5,5 +5,7 @@ pub mod engine;
 pub mod env;
 pub mod ftp_server;
 pub mod hostile;
+pub mod keys;
 pub mod real_servers;
 pub mod sftp_server;
+pub mod wait;
