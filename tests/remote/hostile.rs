@@ -286,3 +286,21 @@ async fn latin1_profile_lists_and_transfers_proper_names() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_names_over_vsftpd() {
+    use crate::support::real_servers::{RealVsftpd, VsftpdOptions};
+    if skip_without_real_servers() {
+        return;
+    }
+    let vsftpd = RealVsftpd::start(VsftpdOptions::default());
+    let user = test_user();
+    let url = format!("ftp://{}@127.0.0.1:{}", user.name, vsftpd.port());
+    let env = FerryEnv::with_password_profile("srv", &url, &user.password, "accept-new");
+    let root = vsftpd.root();
+    // Raw bytes travel; only line breaks cannot be sent in an FTP command.
+    let top = create_tree(&root.join("h"), hostile::ftp_can_carry);
+    chown_tree(root, user.uid, user.gid);
+    let remote_dir = root.to_str().expect("root path is UTF-8");
+    round_trip(&env, root, remote_dir, &top).await;
+}
