@@ -119,6 +119,8 @@ pub struct SftpServerConfig {
     pub drop_after_bytes: Option<u64>,
     /// Hold each SFTP reply until this long after its request arrived (replies stay in
     /// order; this emulates link latency, it does not serialise pipelined requests).
+    /// Paths (and everything below) whose requests are answered `SSH_FX_BAD_MESSAGE`.
+    pub bad_message: Vec<String>,
     pub reply_delay: Option<Duration>,
     /// Client path prefixes (`/secret` covers `/secret` and `/secret/x`, not `/secrets`)
     /// on which every operation fails with PermissionDenied.
@@ -144,6 +146,7 @@ impl Default for SftpServerConfig {
             port: None,
             drop_after_bytes: None,
             reply_delay: None,
+            bad_message: Vec::new(),
             deny: Vec::new(),
             hostile_names: false,
             no_space_after_bytes: None,
