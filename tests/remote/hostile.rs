@@ -123,8 +123,22 @@ async fn round_trip(env: &FerryEnv, disk: &Path, remote_dir: &str, top: &[Vec<u8
         stderr(&out)
     );
 
+    // The log file holds the failure, escaped.
     let log_dir = env.data_dir().join("state/logs");
     assert!(assert_logs_safe(&log_dir) > 0, "something was logged");
+    let logged = log_text(&log_dir);
+    assert!(logged.contains("missing\\x1b]0;x\\x07\\xff"), "{logged}");
+}
+
+/// Every log file in `dir`, as text.
+fn log_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).expect("log dir").flatten() {
+        text.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.path()).expect("log"),
+        ));
+    }
+    text
 }
 
 fn sftp_env(port: u16, user: &str, password: &str) -> FerryEnv {
