@@ -78,3 +78,37 @@ compare() {
   python3 "$BENCH_ROOT/rounds.py" "$WORK/$name.json" "${rounds[@]}"
   rm -f "${rounds[@]}"
 }
+
+# start_sshd: a throwaway sshd on a free loopback port for the plain account ferrybench (sshd
+# runs as root; every tool logs in as that account, as on a real server: root's .bashrc on a
+# development machine once cost every tool ~0.15 s a session). Sets USER_NAME, PORT, KEY
+# (the client key) and SSHD (its pid, killed on exit).
+start_sshd() {
+  USER_NAME=ferrybench
+  id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
+  # sshd refuses a locked account (no PAM here); '*' unlocks it for keys without a password.
+  [ "$(passwd -S "$USER_NAME" | awk '{print $2}')" = L ] && usermod -p '*' "$USER_NAME"
+  rm -rf "$WORK/sshd"
+  mkdir -p "$WORK/sshd"
+  PORT=$(free_port)
+  KEY="$WORK/sshd/client_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$KEY"
+  chmod 0755 "$WORK/sshd"
+  chmod 0644 "$KEY.pub"
+  cat > "$WORK/sshd/config" <<CONF
+ListenAddress 127.0.0.1:$PORT
+HostKey $WORK/sshd/host_key
+PidFile $WORK/sshd/pid
+AuthorizedKeysFile $KEY.pub
+PasswordAuthentication no
+StrictModes no
+UsePAM no
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -f "$WORK/sshd/config" -D -e 2>"$WORK/sshd/log" &
+  SSHD=$!
+  trap 'kill $SSHD 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do ssh-keyscan -p "$PORT" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+}

@@ -11,34 +11,10 @@ need hyperfine sftp scp ssh ssh-keygen /usr/sbin/sshd /usr/bin/time python3
 
 build_ferry
 on_tmpfs
-USER_NAME=ferrybench
-id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
-# sshd refuses a locked account (no PAM here); '*' unlocks it for keys without a password.
-[ "$(passwd -S "$USER_NAME" | awk '{print $2}')" = L ] && usermod -p '*' "$USER_NAME"
-rm -rf "$WORK/sshd" "$WORK/data" "$WORK/dst" "$WORK/small-dst" "$WORK/rss.tsv" "$WORK"/*.json "$WORK"/*.commands
-mkdir -p "$WORK/sshd" "$WORK/dst" "$WORK/down"
+rm -rf "$WORK/data" "$WORK/dst" "$WORK/small-dst" "$WORK/rss.tsv" "$WORK"/*.json "$WORK"/*.commands
+mkdir -p "$WORK/dst" "$WORK/down"
+start_sshd
 chown "$USER_NAME" "$WORK/dst"
-PORT=$(free_port)
-KEY="$WORK/sshd/client_key"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$KEY"
-chmod 0755 "$WORK/sshd"
-chmod 0644 "$KEY.pub"
-cat > "$WORK/sshd/config" <<CONF
-ListenAddress 127.0.0.1:$PORT
-HostKey $WORK/sshd/host_key
-PidFile $WORK/sshd/pid
-AuthorizedKeysFile $KEY.pub
-PasswordAuthentication no
-StrictModes no
-UsePAM no
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
-mkdir -p /run/sshd
-/usr/sbin/sshd -f "$WORK/sshd/config" -D -e 2>"$WORK/sshd/log" &
-SSHD=$!
-trap 'kill $SSHD 2>/dev/null || true' EXIT
-for _ in $(seq 50); do ssh-keyscan -p "$PORT" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
 
 SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$KEY")
 export FERRY_DATA_DIR="$WORK/data"

@@ -107,6 +107,10 @@ pub struct Profile {
     /// The character set the server keeps names in (`latin1`, `cp1252`, …); UTF-8 when absent.
     #[serde(default)]
     pub charset: Option<String>,
+    /// SFTP: never send an exec request (some operators forbid them, and they show in audit
+    /// logs); hashes then come from the `check-file` extension where offered, or read-backs.
+    #[serde(default)]
+    pub no_exec: bool,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -158,6 +162,7 @@ impl Profile {
             timeout_secs: None,
             cert_pin: None,
             charset: None,
+            no_exec: false,
             created_at: now,
             updated_at: now,
         }

@@ -62,6 +62,9 @@ pub enum ProfileCommand {
         /// Forget the local start directory.
         #[arg(long, conflicts_with = "local_dir")]
         no_local_dir: bool,
+        /// Allow exec requests again (undoes --no-exec).
+        #[arg(long, conflicts_with = "no_exec")]
+        allow_exec: bool,
         #[command(flatten)]
         options: ProfileOptions,
     },
@@ -122,6 +125,10 @@ pub struct ProfileOptions {
     /// by default); names are converted both ways.
     #[arg(long, value_name = "NAME")]
     pub charset: Option<String>,
+    /// SFTP: never send exec requests (no hashing command on the server; checksums then come
+    /// from the check-file extension where offered, small files are read back).
+    #[arg(long)]
+    pub no_exec: bool,
 }
 
 pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
@@ -143,6 +150,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
             no_key,
             no_agent,
             no_local_dir,
+            allow_exec,
             options,
         } => {
             let edits = Edits {
@@ -153,6 +161,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
                 no_key,
                 no_agent,
                 no_local_dir,
+                allow_exec,
             };
             edit(ctx, &name, edits, options)?
         }
@@ -251,6 +260,10 @@ fn apply_options(profile: &mut Profile, options: &ProfileOptions) -> anyhow::Res
         require_sftp(profile, "--agent")?;
         profile.agent = true;
     }
+    if options.no_exec {
+        require_sftp(profile, "--no-exec")?;
+        profile.no_exec = true;
+    }
     if let Some(key) = &options.key {
         require_sftp(profile, "--key")?;
         let key = std::path::absolute(key)?;
@@ -330,6 +343,7 @@ struct Edits {
     no_key: bool,
     no_agent: bool,
     no_local_dir: bool,
+    allow_exec: bool,
 }
 
 fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> anyhow::Result<()> {
@@ -364,6 +378,9 @@ fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> any
     }
     if edits.no_local_dir {
         profile.local_dir = None;
+    }
+    if edits.allow_exec {
+        profile.no_exec = false;
     }
     let secrets = apply_options(&mut profile, &options)?;
     seal_secrets(ctx, &store, &mut profile, secrets)?;

@@ -28,6 +28,7 @@ pub struct ProfileView {
     pub timeout_secs: Option<u32>,
     pub cert_pin: Option<String>,
     pub charset: Option<String>,
+    pub no_exec: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -53,6 +54,7 @@ impl From<&Profile> for ProfileView {
             timeout_secs: p.timeout_secs,
             cert_pin: p.cert_pin.clone(),
             charset: p.charset.clone(),
+            no_exec: p.no_exec,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -154,6 +156,10 @@ pub(super) fn show(ctx: &Context, name: &str, json: bool) -> anyhow::Result<()> 
         (
             "charset",
             view.charset.clone().unwrap_or_else(|| "utf-8".into()),
+        ),
+        (
+            "exec requests",
+            if view.no_exec { "never" } else { "allowed" }.to_string(),
         ),
     ];
     for (label, value) in rows {

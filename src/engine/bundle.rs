@@ -1,7 +1,7 @@
-//! Running a bundle: small uploads of one request, claimed together, take one slot and one
-//! connection and share a few exchanges with the server (`transfer::bundle`). Each member keeps
-//! its own record, events and stop reason, as a transfer running alone would; a member that
-//! must be retried is retried alone.
+//! Running a bundle: small uploads or downloads of one request, claimed together, take one slot
+//! and one connection and share a few exchanges with the server (`transfer::bundle`,
+//! `transfer::gather`). Each member keeps its own record, events and stop reason, as a transfer
+//! running alone would; a member that must be retried is retried alone.
 
 use std::sync::Arc;
 use std::time::Instant;

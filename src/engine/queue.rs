@@ -279,9 +279,9 @@ impl Queue {
     }
 
     /// Queued transfers that may join `lead`'s bundle: after it in its profile's order, of the
-    /// same request, small uploads not set to run alone, at most `files` of them and `bytes`
-    /// in all (with the lead's). Looks only a little way ahead, so a long queue costs no long
-    /// scan.
+    /// same request, small uploads or downloads not set to run alone, at most `files` of them
+    /// and `bytes` in all (with the lead's). Looks only a little way ahead, so a long queue
+    /// costs no long scan.
     pub fn bundle_mates(&self, lead: u64, files: usize, bytes: u64) -> Vec<u64> {
         let Some(first) = self.items.get(&lead).map(|i| &i.record) else {
             return Vec::new();

@@ -34,8 +34,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 /// Starts queued transfers while there is room. Picking and claiming happen under one lock,
-/// so workers finishing at once cannot start more than the limit. Small uploads to a server
-/// that multiplexes start in bundles, each taking one slot.
+/// so workers finishing at once cannot start more than the limit. Small uploads to and
+/// downloads from a server that multiplexes start in bundles, each taking one slot.
 pub(crate) async fn start_what_fits(shared: &Arc<Shared>) {
     if !shared.run_queue || shared.shutdown.is_cancelled() {
         return;

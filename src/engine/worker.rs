@@ -1,8 +1,10 @@
 //! Running one transfer: lease a connection, execute, retry transient failures with backoff
-//! (resuming from the part file), and record the outcome. A pause, cancel or shutdown stops it
-//! through its cancellation token; the reason decides the state it is recorded in.
+//! (resuming from the part file; attempts that carried the file further do not use up the
+//! budget), and record the outcome. A pause, cancel or shutdown stops it through its
+//! cancellation token; the reason decides the state it is recorded in.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -18,7 +20,7 @@ use crate::transfer::copy::{CopyOptions, PART_SUFFIX, Progress};
 use crate::transfer::execute::{Ends, ItemOutcome, execute};
 use crate::transfer::limit::RateLimiter;
 use crate::transfer::model::{Direction, ItemKind, Transfer, TransferState, now_us};
-use crate::transfer::retry::RetryPolicy;
+use crate::transfer::retry::{Budget, RetryPolicy};
 
 /// A transfer claimed for running: its record as it starts, and the token that stops it.
 pub(crate) struct Claim {
@@ -79,6 +81,7 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
     };
     let options = copy_options(shared, &record);
     let retry = RetryPolicy::from_config(&shared.config.transfer);
+    let mut budget = Budget::new(progress.done.load(Ordering::Relaxed));
     loop {
         record.attempts += 1;
         let may_resume = !fresh || record.attempts > 1;
@@ -94,7 +97,8 @@ async fn run(shared: &Arc<Shared>, mut record: Transfer, cancel: CancellationTok
             Err(_) if cancel.is_cancelled() => return stopped(shared, record).await,
             Err(error) => error,
         };
-        let Some(delay) = retry.delay_before(record.attempts + 1, &error) else {
+        let next = budget.failed(progress.done.load(Ordering::Relaxed));
+        let Some(delay) = retry.delay_before(next, &error) else {
             return finish(shared, record, Err(error)).await;
         };
         announce_retry(shared, &mut record, error, delay);

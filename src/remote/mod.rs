@@ -39,6 +39,9 @@ pub struct Capabilities {
     pub resume: bool,
     /// `sha256` can hash a file on the server.
     pub sha256: bool,
+    /// `sha256` answers through the `check-file` SFTP extension (not a command on the server).
+    #[serde(default)]
+    pub check_file: bool,
     /// `set_mtime` works.
     pub set_mtime: bool,
 }
@@ -124,6 +127,13 @@ pub trait Remote: Send + Sync {
                 .await
         });
         futures::future::join_all(writes).await
+    }
+    /// Reads several small files whole, with their round trips overlapping where the protocol
+    /// multiplexes. One result per file, in order; a file that is no longer what was expected
+    /// comes back without its bytes, for the caller to stream.
+    async fn read_wholes(&self, files: &[WholeRead]) -> Vec<Result<ReadWhole>> {
+        let reads = files.iter().map(|file| read_whole(self, file));
+        futures::future::join_all(reads).await
     }
     /// Renames several files (each `(from, to)` as [`Remote::rename`]), the requests
     /// overlapping where the protocol multiplexes. One result per pair, in order.
@@ -242,6 +252,61 @@ pub struct WholeFile {
     pub how: Finish,
     /// Read back what the server then holds (its length and SHA-256).
     pub read_back: bool,
+}
+
+/// One small file for [`Remote::read_wholes`].
+#[derive(Debug, Clone)]
+pub struct WholeRead {
+    pub path: String,
+    /// The size it had when planned: a file that grew past it is not read whole.
+    pub size: u64,
+    /// Read it a second time and hash that too, to check the first read against.
+    pub check: bool,
+}
+
+/// What [`Remote::read_wholes`] found for one file.
+#[derive(Debug, Clone)]
+pub struct ReadWhole {
+    /// The file as the read saw it (size and modification time).
+    pub entry: Entry,
+    /// Its bytes; None when it grew past the expected size or is not a plain file.
+    pub data: Option<Bytes>,
+    /// The length and SHA-256 of the second read, when asked for and complete.
+    pub check: Option<(u64, String)>,
+}
+
+/// [`Remote::read_wholes`] for one file, the plain way: a stat, a stream, and a second stream
+/// for the check.
+pub async fn read_whole<R: Remote + ?Sized>(remote: &R, file: &WholeRead) -> Result<ReadWhole> {
+    let entry = remote.stat(&file.path).await?;
+    if entry.kind != EntryKind::File || entry.size > file.size {
+        return Ok(ReadWhole {
+            entry,
+            data: None,
+            check: None,
+        });
+    }
+    let mut reader = remote.read_from(&file.path, 0).await?;
+    let mut data = bytes::BytesMut::new();
+    while let Some(chunk) = reader.next_chunk().await? {
+        data.extend_from_slice(&chunk);
+        if data.len() as u64 > file.size {
+            return Ok(ReadWhole {
+                entry,
+                data: None,
+                check: None,
+            });
+        }
+    }
+    let check = match file.check {
+        true => Some(read_back_digest(remote, &file.path).await?),
+        false => None,
+    };
+    Ok(ReadWhole {
+        entry,
+        data: Some(data.freeze()),
+        check,
+    })
 }
 
 /// What [`Remote::write_whole`] did.

@@ -24,10 +24,10 @@ pub const BUNDLE_FILE_LIMIT: u64 = 256 << 10;
 /// The most files in one bundle.
 pub const BUNDLE_FILES: usize = 64;
 
-/// Whether a queued transfer may join a bundle: an upload of a small file that overwrites
-/// (the other policies look at each destination first).
+/// Whether a queued transfer may join a bundle: an upload or a download of a small file that
+/// overwrites (the other policies look at each destination first).
 pub fn bundles(record: &Transfer) -> bool {
-    record.direction == Direction::Upload
+    matches!(record.direction, Direction::Upload | Direction::Download)
         && record.kind == ItemKind::File
         && record.source_size <= BUNDLE_FILE_LIMIT
         && record.overwrite == OverwritePolicy::Overwrite
@@ -46,8 +46,24 @@ pub struct Member {
 type Outcome = Result<ItemOutcome, RemoteError>;
 
 /// Runs every member once; one outcome per member, in order. A member cancelled meanwhile
-/// ends as `Cancelled` (its part file may remain: whoever cancelled removes it).
+/// ends as `Cancelled` (its part file may remain: whoever cancelled removes it). The members
+/// are all of one request, so all go one way.
 pub async fn execute_bundle(
+    members: &mut [Member],
+    lease: &Lease,
+    local: &LocalRemote,
+    options: &CopyOptions,
+) -> Vec<Outcome> {
+    match members.first().map(|m| m.record.direction) {
+        Some(Direction::Download) => {
+            super::gather::execute_downloads(members, lease, local, options).await
+        }
+        _ => execute_uploads(members, lease, local, options).await,
+    }
+}
+
+/// Small uploads, written and renamed together.
+async fn execute_uploads(
     members: &mut [Member],
     lease: &Lease,
     local: &LocalRemote,
@@ -215,7 +231,7 @@ async fn check(
     };
     let ours = file.sha256.as_deref().unwrap_or_default();
     let verification = match verdict(size, length, ours, theirs.as_deref()) {
-        Ok(verification) => verification,
+        Ok(verification) => verification.read_back(),
         Err(detail) => return Err(reject(dst, part, detail).await),
     };
     if options.preserve_mtime
@@ -259,7 +275,7 @@ mod tests {
     use crate::transfer::model::samples::upload;
 
     #[test]
-    fn only_small_overwriting_uploads_bundle() {
+    fn only_small_overwriting_uploads_and_downloads_bundle() {
         assert!(bundles(&upload(1, 4096)));
         assert!(bundles(&upload(1, BUNDLE_FILE_LIMIT)));
         assert!(!bundles(&upload(1, BUNDLE_FILE_LIMIT + 1)));
@@ -268,7 +284,10 @@ mod tests {
         assert!(!bundles(&skip));
         let mut download = upload(1, 4096);
         download.direction = Direction::Download;
-        assert!(!bundles(&download));
+        assert!(bundles(&download));
+        let mut relay = upload(1, 4096);
+        relay.direction = Direction::Relay;
+        assert!(!bundles(&relay));
         let mut mkdir = upload(1, 0);
         mkdir.kind = ItemKind::Mkdir;
         assert!(!bundles(&mkdir));

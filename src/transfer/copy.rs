@@ -61,16 +61,53 @@ pub struct CopyOptions {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
 pub enum Verification {
-    /// Sizes matched and both sides' SHA-256 agreed.
+    /// Sizes matched and both sides' SHA-256 agreed; the server hashed its side with a command
+    /// (an SSH server's OpenSSL or `sha256sum`, FTP `HASH`).
     Sha256(String),
+    /// Sizes matched and SHA-256 agreed with the bytes read back from the server.
+    ReadBack(String),
+    /// Sizes matched and SHA-256 agreed with the server's `check-file` extension.
+    CheckFile(String),
     /// Sizes matched; no side could hash.
     SizeOnly,
+}
+
+impl Verification {
+    /// The SHA-256 both sides agreed on, however the server's side was taken.
+    pub fn sha256(&self) -> Option<&str> {
+        match self {
+            Verification::Sha256(hex)
+            | Verification::ReadBack(hex)
+            | Verification::CheckFile(hex) => Some(hex),
+            Verification::SizeOnly => None,
+        }
+    }
+
+    /// The same verdict, the server's side having been read back.
+    pub(crate) fn read_back(self) -> Verification {
+        match self {
+            Verification::Sha256(hex) => Verification::ReadBack(hex),
+            other => other,
+        }
+    }
+
+    /// The same verdict, the server's side hashed by `remote` itself.
+    pub(crate) fn hashed_by(self, remote: &dyn Remote) -> Verification {
+        match self {
+            Verification::Sha256(hex) if remote.capabilities().check_file => {
+                Verification::CheckFile(hex)
+            }
+            other => other,
+        }
+    }
 }
 
 impl std::fmt::Display for Verification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Verification::Sha256(hex) => write!(f, "sha256 {hex}"),
+            Verification::ReadBack(hex) => write!(f, "sha256 {hex} (read back)"),
+            Verification::CheckFile(hex) => write!(f, "sha256 {hex} (check-file)"),
             Verification::SizeOnly => f.write_str("size only"),
         }
     }
@@ -135,13 +172,29 @@ pub struct FileCopy<'a> {
 }
 
 impl FileCopy<'_> {
-    /// Copies, verifies, dates and renames into place.
+    /// Copies, verifies, dates and renames into place. A server that will not open our part
+    /// file again gets the copy under a fresh part name (`fresh_part`).
     pub async fn run(&self) -> Result<CopyOutcome> {
-        let size = self.source.size;
         let target = write_target(self.dst_path, self.options.atomic);
+        match self.copy_into(&target, self.options.resume).await {
+            Err(err)
+                if err.kind == ErrorKind::Permission
+                    && self.options.atomic
+                    && !self.dst.is_local() =>
+            {
+                super::fresh_part::start_over(self, &target, err).await
+            }
+            other => other,
+        }
+    }
+
+    /// Copies through `target` (continuing it when `resume`), verifies, dates and renames.
+    pub(super) async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
+        let target = target.to_string();
+        let size = self.source.size;
         // A small upload starts over rather than resume: that costs less than asking.
         let whole = size <= WHOLE_LIMIT && !self.dst.is_local();
-        let offset = if self.options.resume && !whole {
+        let offset = if resume && !whole {
             resume_offset(self.dst, &target, size).await?
         } else {
             0
@@ -220,10 +273,10 @@ impl FileCopy<'_> {
         self.progress.sent.fetch_add(len, Ordering::Relaxed);
         let size = self.source.size;
         let verification = match (ours, written.read_back) {
-            (Some(ours), Some((length, theirs))) => {
-                self.compare(target, size, length, ours, Some(theirs))
-                    .await?
-            }
+            (Some(ours), Some((length, theirs))) => self
+                .compare(target, size, length, ours, Some(theirs))
+                .await?
+                .read_back(),
             _ => {
                 let length = self.dst.stat(target).await?.size;
                 self.compare(target, size, length, String::new(), None)
@@ -399,19 +452,25 @@ impl FileCopy<'_> {
             && size <= READ_BACK_LIMIT
         {
             let (length, theirs) = read_back_digest(remote, path).await?;
-            return self.compare(part, size, length, ours, Some(theirs)).await;
+            let verdict = self.compare(part, size, length, ours, Some(theirs)).await?;
+            return Ok(verdict.read_back());
         }
         let written = self.dst.stat(part).await?.size;
         let Some(ours) = ours else {
             return self.compare(part, size, written, String::new(), None).await;
         };
-        let theirs = match server_hash {
-            ServerHash::Source(hash) => hash?,
+        let (theirs, followed) = match server_hash {
+            ServerHash::Source(hash) => (hash?, false),
             // Read while being written: on a mismatch, the finished file has the last word.
-            ServerHash::Followed(hash) if hash == ours => Some(hash),
-            ServerHash::Followed(_) | ServerHash::None => remote.sha256(path).await?,
+            ServerHash::Followed(hash) if hash == ours => (Some(hash), true),
+            ServerHash::Followed(_) | ServerHash::None => (remote.sha256(path).await?, false),
         };
-        self.compare(part, size, written, ours, theirs).await
+        let verdict = self.compare(part, size, written, ours, theirs).await?;
+        // A hash followed while writing comes from a command, whatever else the server has.
+        Ok(match followed {
+            true => verdict,
+            false => verdict.hashed_by(remote),
+        })
     }
 
     /// The verdict on a copy; a failed one loses its part file.

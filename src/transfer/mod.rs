@@ -6,6 +6,8 @@ pub mod conflict;
 pub mod copy;
 mod digest;
 pub mod execute;
+mod fresh_part;
+pub mod gather;
 pub mod limit;
 pub mod model;
 pub mod plan;

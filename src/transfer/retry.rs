@@ -1,6 +1,9 @@
 //! When to try a failed transfer again: transient failures (dropped connection, timeout) retry
 //! with exponential backoff and jitter; auth, permission, not-found, no-space and protocol errors
 //! (a malformed reply, an unsupported request: they recur) fail at once.
+//! The budget counts only attempts that moved nothing: an attempt that carried the file further
+//! than any before starts the count and the backoff again, so a flaky link that keeps making
+//! progress never gives up (and the file's size bounds how often that can happen).
 
 use std::time::Duration;
 
@@ -45,6 +48,37 @@ impl RetryPolicy {
     }
 }
 
+/// One transfer's spent budget: attempts since the last one that carried the file further.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Failed attempts in a row that ended no further than `reached`.
+    fruitless: u32,
+    /// The furthest offset any attempt reached.
+    reached: u64,
+}
+
+impl Budget {
+    /// A full budget for a transfer that starts (again) at `done` bytes.
+    pub fn new(done: u64) -> Budget {
+        Budget {
+            fruitless: 0,
+            reached: done,
+        }
+    }
+
+    /// Counts a failed attempt that left the file at `done` bytes; returns the number of the
+    /// next attempt as the policy counts it (2 right after an attempt that made progress).
+    pub fn failed(&mut self, done: u64) -> u32 {
+        if done > self.reached {
+            self.reached = done;
+            self.fruitless = 1;
+        } else {
+            self.fruitless += 1;
+        }
+        self.fruitless + 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +110,30 @@ mod tests {
         assert!(p.delay_before(6, &lost).is_none(), "5 attempts in all");
         let long = RetryPolicy { attempts: 30, ..p };
         assert!(long.delay_before(25, &lost).unwrap() <= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn attempts_that_make_progress_start_the_count_again() {
+        let p = policy();
+        let lost = err(ErrorKind::ConnectionLost);
+        let mut budget = Budget::new(0);
+        for done in 1..=50u64 {
+            let next = budget.failed(done * 1000);
+            assert_eq!(next, 2, "progress resets the count");
+            let delay = p.delay_before(next, &lost).expect("keeps going");
+            assert!(
+                delay <= Duration::from_secs(1),
+                "and the backoff: {delay:?}"
+            );
+        }
+        let nexts: Vec<u32> = (0..4).map(|_| budget.failed(50_000)).collect();
+        assert_eq!(nexts, [3, 4, 5, 6], "no progress counts");
+        assert!(
+            p.delay_before(6, &lost).is_none(),
+            "five fruitless attempts in all"
+        );
+        assert_eq!(budget.failed(40_000), 7, "going back is no progress");
+        assert_eq!(budget.failed(50_001), 2);
     }
 
     #[test]

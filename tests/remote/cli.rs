@@ -79,7 +79,7 @@ async fn put_ls_get_mv_mkdir_rm_round_trip() {
     let history = env.ok(env.ferry(&["history", "--json"]));
     let history: serde_json::Value = serde_json::from_str(&history).expect("json");
     assert_eq!(history[0]["state"], "done");
-    assert_eq!(history[0]["verification"]["kind"], "sha256", "{history}");
+    assert_eq!(history[0]["verification"]["kind"], "read-back", "{history}");
     assert_eq!(
         std::fs::read(server.root().join("in/deep/payload.bin")).expect("uploaded"),
         data

@@ -7,5 +7,6 @@ pub mod ftp_server;
 pub mod hostile;
 pub mod keys;
 pub mod real_servers;
+pub mod relay;
 pub mod sftp_server;
 pub mod wait;

@@ -95,7 +95,7 @@ async fn a_refused_file_fails_alone_while_its_bundle_arrives() {
 }
 
 /// Waits for the batch while noting the most transfers seen running at once.
-async fn watch_running(
+pub(crate) async fn watch_running(
     watch: &mut Subscription,
     batch: u64,
 ) -> (usize, ferry::engine::api::BatchSummary, Vec<Event>) {
@@ -233,7 +233,7 @@ async fn released_store(fx: &EngineFixture) -> ferry::store::Store {
 }
 
 /// A new engine on the same data directory.
-async fn restart(fx: &EngineFixture) -> EngineClient {
+pub(crate) async fn restart(fx: &EngineFixture) -> EngineClient {
     drop(released_store(fx).await);
     fx.start()
 }

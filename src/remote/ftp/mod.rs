@@ -69,6 +69,7 @@ pub async fn connect(
         atomic_rename: false,
         resume: true,
         sha256: features.sha256.is_some(),
+        check_file: false,
         set_mtime: features.mfmt,
     };
     let home = dialed.conn.home.clone();

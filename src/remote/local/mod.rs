@@ -1,6 +1,6 @@
 //! The local disk behind the `Remote` trait, so transfers treat both ends alike. Reads and writes
 //! run on blocking threads in large blocks (`streams`: read ahead, written behind, through
-//! bounded queues).
+//! bounded queues); many small files are written and made durable together (`durable`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -19,7 +19,10 @@ use super::{
     WriteStream,
 };
 
+mod durable;
 mod streams;
+
+pub use durable::SmallWrite;
 
 use streams::{LocalReader, LocalWriter, READ_BLOCK, read_block};
 
@@ -181,6 +184,7 @@ impl Remote for LocalRemote {
             atomic_rename: true,
             resume: true,
             sha256: true,
+            check_file: false,
             set_mtime: true,
         }
     }
@@ -247,6 +251,10 @@ impl Remote for LocalRemote {
             Ok(())
         })
         .await
+    }
+
+    async fn rename_all(&self, pairs: &[(String, String)]) -> Vec<Result<()>> {
+        self.rename_many(pairs).await
     }
 
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>> {

@@ -1,6 +1,7 @@
 //! Hashing a file on the server through an SSH exec channel on the same connection: OpenSSL
 //! when the server has it (it uses the CPU's SHA instructions: about three times coreutils'
-//! speed), else `sha256sum`. A server with neither (or without exec) gives `None`, not an error.
+//! speed), else `sha256sum`. A server with neither (or without exec) gives `None`, not an error;
+//! once the server refuses exec (or the profile forbids it) the connection sends no more.
 
 use std::sync::atomic::Ordering;
 
@@ -38,6 +39,9 @@ enum Attempt {
 /// The SHA-256 of `path` as the server computes it, or None when it cannot. The first command
 /// that works is remembered for the connection.
 pub(super) async fn sha256(conn: &Connection, path: &str) -> Result<Option<String>> {
+    if !conn.exec_works() {
+        return Ok(None);
+    }
     let argument = path_argument(path);
     let first = conn.hash_tool.load(Ordering::Relaxed);
     for (index, tool) in TOOLS.iter().enumerate().skip(first) {
@@ -47,7 +51,10 @@ pub(super) async fn sha256(conn: &Connection, path: &str) -> Result<Option<Strin
                 return Ok(Some(hash));
             }
             Attempt::Missing => continue,
-            Attempt::Unavailable => return Ok(None),
+            Attempt::Unavailable => {
+                conn.exec_refused();
+                return Ok(None);
+            }
         }
     }
     conn.hash_tool.store(TOOLS.len(), Ordering::Relaxed);
@@ -93,9 +100,15 @@ pub(super) async fn start(
     conn: &Connection,
     command: &str,
 ) -> Result<Option<russh::Channel<russh::client::Msg>>> {
+    if !conn.exec_works() {
+        return Ok(None);
+    }
     let channel = match conn.ssh.channel_open_session().await {
         Ok(channel) => channel,
-        Err(russh::Error::ChannelOpenFailure(_)) => return Ok(None),
+        Err(russh::Error::ChannelOpenFailure(_)) => {
+            conn.exec_refused();
+            return Ok(None);
+        }
         Err(err) => return Err(ssh_error(&err, &conn.endpoint)),
     };
     channel
@@ -113,7 +126,10 @@ async fn collect(
     let mut output = Output::default();
     while let Some(message) = channel.wait().await {
         match message {
-            ChannelMsg::Failure => return Ok(None),
+            ChannelMsg::Failure => {
+                conn.exec_refused();
+                return Ok(None);
+            }
             ChannelMsg::Data { data } => append(&mut output.stdout, &data),
             ChannelMsg::ExtendedData { data, .. } => append(&mut output.stderr, &data),
             ChannelMsg::ExitStatus { exit_status } => output.status = Some(exit_status),

@@ -7,17 +7,20 @@
 //! in: the plan), `agent`, `keys` and `prompts` (the methods), `attempt` (its tally and
 //! failure message), `session` (the SFTP subsystem, limits, extensions), `ops` (file
 //! operations), `attrs` (attributes to entries), `reader` / `writer` (pipelined streams,
-//! `pipeline` their shared helpers), `exec` (hashing on the server), `growing` (hashing an
-//! upload while it is written), `whole` (a small file in two round trips), `errors`
-//! (classification).
+//! `pipeline` their shared helpers), `check_file` (hashing through the extension), `exec`
+//! (hashing with a command on the server, unless the profile forbids exec), `growing`
+//! (hashing an upload while it is written), `whole` (a small file in two round trips),
+//! `gather` (many small files read whole at once), `errors` (classification).
 
 mod agent;
 mod attempt;
 mod attrs;
 mod auth;
+mod check_file;
 mod connect;
 mod errors;
 mod exec;
+mod gather;
 mod growing;
 mod handshake;
 mod keys;
@@ -40,7 +43,8 @@ use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
     Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, ReadStream,
-    Remote, Result, SessionInfo, WholeFile, WholeWrite, WriteStream, read_back_digest,
+    ReadWhole, Remote, Result, SessionInfo, WholeFile, WholeRead, WholeWrite, WriteStream,
+    read_back_digest,
 };
 use crate::profile::Profile;
 
@@ -110,6 +114,9 @@ async fn establish(
         options.in_flight_bytes,
     )
     .await?;
+    if profile.no_exec {
+        conn.exec_refused();
+    }
     let info = {
         let facts = handshake::lock(facts);
         SessionInfo {
@@ -140,8 +147,9 @@ impl Remote for SftpRemote {
         Capabilities {
             atomic_rename: self.conn.features.posix_rename,
             resume: true,
-            // Known only by trying: `sha256` answers None where the server cannot.
-            sha256: true,
+            // Known for sure only by trying: `sha256` answers None where the server cannot.
+            sha256: self.conn.check_file_works() || self.conn.exec_works(),
+            check_file: self.conn.check_file_works(),
             set_mtime: true,
         }
     }
@@ -209,7 +217,13 @@ impl Remote for SftpRemote {
     }
 
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
-        self.conn.guard(exec::sha256(&self.conn, path)).await
+        let hashed = async {
+            match check_file::sha256(&self.conn, path).await? {
+                Some(hash) => Ok(Some(hash)),
+                None => exec::sha256(&self.conn, path).await,
+            }
+        };
+        self.conn.guard(hashed).await
     }
 
     async fn write_whole(
@@ -252,6 +266,30 @@ impl Remote for SftpRemote {
             {
                 match read_back_digest(self, &file.path).await {
                     Ok(digest) => written.read_back = Some(digest),
+                    Err(err) => *result = Err(err),
+                }
+            }
+        }
+        results
+    }
+
+    async fn read_wholes(&self, files: &[WholeRead]) -> Vec<Result<ReadWhole>> {
+        let read = self
+            .conn
+            .guard(async { Ok(gather::read_wholes(&self.conn, files).await) });
+        let mut results = match read.await {
+            Ok(results) => results,
+            Err(lost) => files.iter().map(|_| Err(lost.clone())).collect(),
+        };
+        // A check that came back short leaves the rest to a plain read.
+        for (file, result) in files.iter().zip(results.iter_mut()) {
+            if let Ok(read) = result
+                && file.check
+                && read.data.is_some()
+                && read.check.is_none()
+            {
+                match read_back_digest(self, &file.path).await {
+                    Ok(digest) => read.check = Some(digest),
                     Err(err) => *result = Err(err),
                 }
             }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use super::handshake::ClientHandler;
 use crate::remote::{Endpoint, ErrorKind, RemoteError, Result, names};
 
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
+pub(super) const CHECK_FILE_NAME: &str = "check-file-name";
+pub(super) const CHECK_FILE_HANDLE: &str = "check-file-handle";
 /// Largest read or write payload we send: OpenSSH's sftp-server limit (255 KiB).
 const MAX_IO: u64 = 261_120;
 /// Safe sizes for servers that do not publish limits (draft-ietf-secsh-filexfer: 32 KiB
@@ -48,6 +51,8 @@ const NEARLY_FULL: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Features {
     pub posix_rename: bool,
+    /// Which `check-file` request the server advertises (by name preferred), if any.
+    pub check_file: Option<&'static str>,
     pub fsync: bool,
     pub statvfs: bool,
     pub read_len: u32,
@@ -71,6 +76,9 @@ impl Features {
         }
         Features {
             posix_rename: extensions.contains_key(POSIX_RENAME),
+            check_file: [CHECK_FILE_NAME, CHECK_FILE_HANDLE]
+                .into_iter()
+                .find(|name| extensions.contains_key(*name)),
             fsync: extensions.contains_key(extensions::FSYNC),
             statvfs: extensions.contains_key(extensions::STATVFS),
             read_len: read.clamp(1, MAX_IO) as u32,
@@ -93,6 +101,10 @@ pub(super) struct Connection {
     pub features: Features,
     /// Index of the hashing command that works on this server (`exec::TOOLS`), once known.
     pub hash_tool: std::sync::atomic::AtomicUsize,
+    /// Exec requests may be sent: not forbidden by the profile, not refused by the server.
+    exec: AtomicBool,
+    /// The advertised `check-file` extension has not failed.
+    check_file: AtomicBool,
     /// Handles left for small whole-file writes (`features.whole_handles` in all).
     pub whole_handles: tokio::sync::Semaphore,
     /// Cancelled when the server's side of the SFTP channel ends.
@@ -146,9 +158,36 @@ impl Connection {
             sftp: Arc::new(sftp),
             features,
             hash_tool: std::sync::atomic::AtomicUsize::new(0),
+            exec: AtomicBool::new(true),
+            check_file: AtomicBool::new(features.check_file.is_some()),
             whole_handles: tokio::sync::Semaphore::new(features.whole_handles),
             ended,
         })
+    }
+
+    /// Whether exec requests may still be sent on this connection.
+    pub fn exec_works(&self) -> bool {
+        self.exec.load(Ordering::Relaxed)
+    }
+
+    /// No more exec requests: the profile forbids them or the server refused one. Asking
+    /// again for every file would only cost round trips (and audit log lines).
+    pub fn exec_refused(&self) {
+        if self.exec.swap(false, Ordering::Relaxed) {
+            tracing::debug!(endpoint = %self.endpoint, "no exec requests on this connection");
+        }
+    }
+
+    /// Whether the advertised `check-file` extension still looks usable.
+    pub fn check_file_works(&self) -> bool {
+        self.check_file.load(Ordering::Relaxed)
+    }
+
+    /// The extension failed in a way that says it will not work: stop using it.
+    pub fn check_file_failed(&self) {
+        if self.check_file.swap(false, Ordering::Relaxed) {
+            tracing::debug!(endpoint = %self.endpoint, "check-file extension unusable");
+        }
     }
 
     /// Runs `work` unless the session ends first. russh-sftp answers requests pending when

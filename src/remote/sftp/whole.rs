@@ -15,10 +15,10 @@ use super::session::Connection;
 use super::writer::times;
 use crate::remote::{Result, WholeFile, WholeWrite};
 
-type Reply<T> = InFlight<std::result::Result<T, SftpError>>;
+pub(super) type Reply<T> = InFlight<std::result::Result<T, SftpError>>;
 
 /// Files of one exchange: their handles are taken from the session's budget together.
-const FILES_AT_ONCE: usize = 32;
+pub(super) const FILES_AT_ONCE: usize = 32;
 
 /// Writes each file whole: every OPEN leaves at once, then, with the handles back, every
 /// file's writes, read-back, times and close, so many small files cost the server two bursts
@@ -154,7 +154,7 @@ impl Exchange {
 
 /// The length and SHA-256 of what the reads returned; None when one came back short before
 /// the end (the server may do that), so the bytes after it are unaccounted for.
-async fn settle_reads(reads: Vec<(u64, Reply<Vec<u8>>)>) -> Option<(u64, String)> {
+pub(super) async fn settle_reads(reads: Vec<(u64, Reply<Vec<u8>>)>) -> Option<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut length = 0u64;
     let mut ended = false;
@@ -171,7 +171,7 @@ async fn settle_reads(reads: Vec<(u64, Reply<Vec<u8>>)>) -> Option<(u64, String)
 }
 
 /// `(offset, length)` pieces of at most `size` covering `0..total`.
-fn pieces(total: u64, size: u64) -> impl Iterator<Item = (u64, u64)> {
+pub(super) fn pieces(total: u64, size: u64) -> impl Iterator<Item = (u64, u64)> {
     let size = size.max(1);
     (0..total.div_ceil(size)).map(move |i| (i * size, size.min(total - i * size)))
 }

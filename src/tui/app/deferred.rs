@@ -181,7 +181,7 @@ impl App {
                 request,
             );
         }
-        self.explorer.focused_pane_mut().listing.marks.clear();
+        self.explorer.focused_pane_mut().listing.clear_marks();
     }
 
     /// Opens the dialog a question needs, on top of everything.

@@ -128,7 +128,7 @@ impl App {
         self.out
             .send(Pending::Enqueue { what, then }, Request::Enqueue(request));
         let pane = self.explorer.focused_pane_mut();
-        pane.listing.marks.clear();
+        pane.listing.clear_marks();
     }
 
     pub(super) fn start_mkdir(&mut self) {

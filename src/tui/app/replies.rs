@@ -168,7 +168,7 @@ impl App {
                 self.layers
                     .retain(|l| !matches!(l, Layer::Unlock(_) | Layer::CreateVault(_)));
                 self.tell(match &state {
-                    VaultState::Unlocked { by } => format!("vault unlocked ({by})"),
+                    VaultState::Unlocked { by } => format!("unlocked by {by}"),
                     _ => "vault state changed".into(),
                 });
                 self.vault = Some(state);

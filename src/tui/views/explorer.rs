@@ -204,16 +204,11 @@ fn row_line<'a>(
 
 /// Marks and their size, the filter being typed, or the entry under the cursor.
 fn footer(pane: &Pane, app: &App, width: usize) -> Line<'static> {
-    let marked = pane.listing.marked();
+    let (marked, bytes) = pane.listing.marked_summary();
     let text = if pane.filtering {
         format!(" /{}▏ ", pane.listing.filter())
-    } else if !marked.is_empty() {
-        let bytes: u64 = marked.iter().filter(|e| !e.is_dir()).map(|e| e.size).sum();
-        format!(
-            " {} marked, {} ",
-            marked.len(),
-            crate::units::human_bytes(bytes)
-        )
+    } else if marked > 0 {
+        format!(" {marked} marked, {} ", crate::units::human_bytes(bytes))
     } else if !pane.listing.filter().is_empty() {
         format!(" filter: {} (Esc clears) ", pane.listing.filter())
     } else {

@@ -215,8 +215,8 @@ fn finished_row(transfer: &Transfer, width: usize) -> String {
     );
     let tail = match (&transfer.error, &transfer.verification) {
         (Some(error), _) => format!(" {}", shown(&error.to_string())),
-        (None, Some(Verification::Sha256(_))) => " sha256 ✓".to_string(),
         (None, Some(Verification::SizeOnly)) => " size ✓".to_string(),
+        (None, Some(_)) => " sha256 ✓".to_string(),
         (None, None) => String::new(),
     };
     let what = place(

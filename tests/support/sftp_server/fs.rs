@@ -17,6 +17,7 @@ use russh_sftp::protocol::{
 };
 use russh_sftp::server::{Handler, StatusReply};
 
+use super::check_file;
 use super::disk::{self, blocking};
 use super::listing;
 use super::paths::{child, normalize};
@@ -134,6 +135,13 @@ impl Handler for FsHandler {
         ] {
             version.extensions.insert(name.to_owned(), "1".to_owned());
         }
+        if self.shared.check_file {
+            for name in [check_file::BY_NAME, check_file::BY_HANDLE] {
+                version
+                    .extensions
+                    .insert(name.to_owned(), "sha256".to_owned());
+            }
+        }
         Ok(version)
     }
 
@@ -145,6 +153,10 @@ impl Handler for FsHandler {
         attrs: FileAttributes,
     ) -> Result<Handle, Self::Error> {
         let target = self.resolve(&filename)?;
+        let writes = pflags.intersects(OpenFlags::WRITE | OpenFlags::APPEND);
+        if self.shared.refuse_reopen && writes && target.host.exists() {
+            return Err(StatusCode::PermissionDenied.with_message("Permission denied"));
+        }
         let options = disk::open_options(pflags, &attrs);
         let host = target.host;
         let file = blocking(move || options.open(host)).await?;
@@ -392,6 +404,18 @@ impl Handler for FsHandler {
                 id,
                 data: limits_reply(),
             })),
+            check_file::BY_NAME | check_file::BY_HANDLE if self.shared.check_file => {
+                let request = check_file::Request::decode(&request, &mut data)?;
+                let file = match &request.subject {
+                    check_file::Subject::Name(path) => {
+                        let host = self.resolve(path)?.host;
+                        Arc::new(blocking(move || fs::File::open(host)).await?)
+                    }
+                    check_file::Subject::Handle(handle) => self.file(handle)?,
+                };
+                let data = blocking(move || check_file::answer(&request, &file)).await?;
+                Ok(Packet::ExtendedReply(ExtendedReply { id, data }))
+            }
             _ => Err(self.unimplemented()),
         }
     }

@@ -8,10 +8,11 @@
 //!
 //! Module map: `state` (counters, faults, per-connection byte budget and kill switch),
 //! `ssh` (authentication, channels, exec), `exec` (`sha256sum`), `wire` (SFTP packet loop
-//! and reply timing), `fs` (the russh-sftp `Handler` over the directory), `disk` (its
-//! blocking file work), `paths` (client path <-> disk path), `listing` (attributes and
+//! and reply timing), `fs` (the russh-sftp `Handler` over the directory), `check_file` (the
+//! `check-file-*` extensions), `disk` (its blocking file work), `paths` (client path <-> disk path), `listing` (attributes and
 //! `ls -l` lines).
 
+mod check_file;
 mod disk;
 mod exec;
 mod fs;
@@ -130,6 +131,13 @@ pub struct SftpServerConfig {
     /// Writes reaching past this file offset fail with "No space left on device" (the
     /// part below the offset is written, like a disk filling up).
     pub no_space_after_bytes: Option<u64>,
+    /// Refuse every exec request (a ProFTPD-style server, or `ForceCommand internal-sftp`).
+    pub refuse_exec: bool,
+    /// Advertise and answer `check-file-name` and `check-file-handle` (SHA-256 only).
+    pub check_file: bool,
+    /// Refuse to open an existing file for writing (a drop box without overwrite or append
+    /// permission); new files are created as usual.
+    pub refuse_reopen: bool,
 }
 
 impl Default for SftpServerConfig {
@@ -150,6 +158,9 @@ impl Default for SftpServerConfig {
             deny: Vec::new(),
             hostile_names: false,
             no_space_after_bytes: None,
+            refuse_exec: false,
+            check_file: false,
+            refuse_reopen: false,
         }
     }
 }
@@ -257,6 +268,11 @@ impl SftpServer {
     /// File data sent in SFTP read replies (all connections).
     pub fn bytes_sent(&self) -> u64 {
         self.shared.counters.sent()
+    }
+
+    /// Exec requests received (refused ones too).
+    pub fn exec_requests(&self) -> u64 {
+        self.shared.counters.execs()
     }
 
     /// TCP connections accepted so far.

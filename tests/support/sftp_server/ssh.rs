@@ -185,6 +185,10 @@ impl russh::server::Handler for SshConnection {
         let Some(channel) = self.channels.remove(&channel_id) else {
             return session.channel_failure(channel_id);
         };
+        self.shared.counters.exec_requested();
+        if self.shared.refuse_exec {
+            return session.channel_failure(channel_id);
+        }
         session.channel_success(channel_id)?;
         let command = String::from_utf8_lossy(data).into_owned();
         tokio::spawn(exec::run(channel, command, self.shared.clone()));

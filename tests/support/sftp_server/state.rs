@@ -28,6 +28,7 @@ pub(super) struct Counters {
     received: AtomicU64,
     sent: AtomicU64,
     connections: AtomicU64,
+    execs: AtomicU64,
 }
 
 impl Counters {
@@ -36,6 +37,12 @@ impl Counters {
     }
     pub fn add_sent(&self, n: u64) {
         self.sent.fetch_add(n, SeqCst);
+    }
+    pub fn exec_requested(&self) {
+        self.execs.fetch_add(1, SeqCst);
+    }
+    pub fn execs(&self) -> u64 {
+        self.execs.load(SeqCst)
     }
     pub fn connection_accepted(&self) {
         self.connections.fetch_add(1, SeqCst);
@@ -146,6 +153,9 @@ pub(super) struct Shared {
     pub methods: Vec<AuthMethod>,
     pub faults: Faults,
     pub counters: Counters,
+    pub refuse_exec: bool,
+    pub check_file: bool,
+    pub refuse_reopen: bool,
     live: Mutex<HashMap<u64, Arc<ConnectionState>>>,
     next_id: AtomicU64,
 }
@@ -158,6 +168,9 @@ impl Shared {
             methods: config.methods.clone(),
             faults: Faults::new(config),
             counters: Counters::default(),
+            refuse_exec: config.refuse_exec,
+            check_file: config.check_file,
+            refuse_reopen: config.refuse_reopen,
             live: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }

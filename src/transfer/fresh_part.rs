@@ -1,0 +1,58 @@
+//! A server that refuses to open an existing part file again (a drop box with create but no
+//! overwrite or append permission): resuming or rewriting `<name>.ferry-part` fails the same
+//! way on every attempt, so the copy starts over under a fresh part name, and the stale part
+//! is removed where the server lets us.
+
+use super::copy::{CopyOutcome, FileCopy, PART_SUFFIX};
+use crate::remote::{ErrorKind, RemoteError, Result};
+
+/// After `refused` from writing `part`: starts over under a fresh name when `part` exists
+/// (otherwise the refusal stands, whatever its reason).
+pub(super) async fn start_over(
+    copy: &FileCopy<'_>,
+    part: &str,
+    refused: RemoteError,
+) -> Result<CopyOutcome> {
+    if copy.dst.stat(part).await.is_err() {
+        return Err(refused);
+    }
+    let fresh = fresh_name(copy.dst_path);
+    tracing::warn!(
+        part,
+        fresh,
+        "the server refuses to open the existing part file again (no overwrite or append \
+         permission): starting over under a fresh part name"
+    );
+    let outcome = copy.copy_into(&fresh, false).await.map_err(|err| {
+        let detail = format!(
+            "the server refuses to open the existing part file {part} again (no overwrite or \
+             append permission), and a fresh part file failed too: {err}"
+        );
+        RemoteError::new(err.kind, copy.dst.endpoint(), detail)
+    })?;
+    if let Err(err) = copy.dst.remove_file(part).await
+        && err.kind != ErrorKind::NotFound
+    {
+        tracing::debug!(%err, "could not remove the part file the server would not reopen");
+    }
+    Ok(outcome)
+}
+
+/// `<name>.<8 hex digits>.ferry-part`: a name no earlier attempt used.
+fn fresh_name(path: &str) -> String {
+    format!("{path}.{:08x}{PART_SUFFIX}", rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_names_are_part_files_of_their_own() {
+        let name = fresh_name("/in/a.bin");
+        assert!(name.starts_with("/in/a.bin."), "{name}");
+        assert!(name.ends_with(PART_SUFFIX), "{name}");
+        assert_eq!(name.len(), "/in/a.bin.".len() + 8 + PART_SUFFIX.len());
+        assert_ne!(fresh_name("/in/a.bin"), fresh_name("/in/a.bin"));
+    }
+}
