@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::{LocalRemote, system_time};
 use crate::remote::Result;
+use crate::text::local_path;
 
 /// One small file to write whole.
 pub struct SmallWrite {
@@ -81,7 +82,7 @@ fn write_one(file: &SmallWrite) -> std::io::Result<File> {
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&file.path)?;
+        .open(local_path(&file.path))?;
     out.write_all(&file.data)?;
     if let Some(mtime) = file.mtime {
         out.set_modified(system_time(mtime))?;
@@ -108,8 +109,9 @@ fn rename_all(pairs: &[(String, String)]) -> Vec<std::io::Result<()>> {
     let mut results: Vec<std::io::Result<()>> = pairs
         .iter()
         .map(|(from, to)| {
-            std::fs::rename(from, to)?;
-            if let Some(dir) = Path::new(to).parent() {
+            let to = local_path(to);
+            std::fs::rename(local_path(from), &to)?;
+            if let Some(dir) = to.parent() {
                 dirs.insert(dir.to_path_buf());
             }
             Ok(())
@@ -118,7 +120,7 @@ fn rename_all(pairs: &[(String, String)]) -> Vec<std::io::Result<()>> {
     for dir in dirs {
         if let Err(err) = sync_dir(&dir) {
             for ((_, to), result) in pairs.iter().zip(results.iter_mut()) {
-                if result.is_ok() && Path::new(to).parent() == Some(dir.as_path()) {
+                if result.is_ok() && local_path(to).parent() == Some(dir.as_path()) {
                     *result = Err(std::io::Error::new(err.kind(), err.to_string()));
                 }
             }
