@@ -81,6 +81,46 @@ async fn round_trip(env: &FerryEnv, disk: &Path, remote_dir: &str, top: &[Vec<u8
         "downloaded tree"
     );
 
+    // --json events: one per line, terminal-safe, every path exact.
+    let again = env.dir.path().join("again");
+    std::fs::create_dir(&again).expect("mkdir again");
+    let get = [
+        OsStr::new("get"),
+        OsStr::new("-r"),
+        OsStr::new("--json"),
+        &listed,
+        again.as_os_str(),
+    ];
+    let out = ok(env, "get -r --json", &get).await;
+    let mut finished: Vec<Vec<u8>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|event| event["event"] == "finished")
+        .map(|finished| {
+            let transfer = &finished["transfer"];
+            match transfer.get("remote_path_bytes").and_then(|b| b.as_str()) {
+                Some(hex) => hex::decode(hex).expect("hex"),
+                None => transfer["remote_path"]
+                    .as_str()
+                    .expect("path")
+                    .as_bytes()
+                    .to_vec(),
+            }
+        })
+        .filter(|path| !path.ends_with(b"/h"))
+        .collect();
+    finished.sort();
+    let mut expected: Vec<Vec<u8>> = tree(&disk.join("h"))
+        .into_keys()
+        .map(|rel| [remote_dir.as_bytes(), b"/h/", &rel].concat())
+        .collect();
+    expected.sort();
+    let files: Vec<Vec<u8>> = finished
+        .into_iter()
+        .filter(|p| expected.contains(p))
+        .collect();
+    assert_eq!(files, expected, "--json events name every file exactly");
+
     let back = remote(&[remote_dir.as_bytes(), b"/back"].concat());
     ok(env, "mkdir", &[OsStr::new("mkdir"), &back]).await;
     let local = down.join("h");
