@@ -358,3 +358,32 @@ async fn hostile_names_over_vsftpd() {
     let remote_dir = root.to_str().expect("root path is UTF-8");
     round_trip(&env, root, remote_dir, &top).await;
 }
+
+/// `ferry test` shows what a server says about itself escaped: the SSH version line and the
+/// FTP welcome text.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_banners_are_shown_escaped() {
+    let sftp = SftpServer::start(SftpServerConfig {
+        software: "evil\x1b]0;pwned\x07\u{9b}31m".into(),
+        ..SftpServerConfig::default()
+    })
+    .await;
+    let env = sftp_env(sftp.port(), DEFAULT_USER, DEFAULT_PASSWORD);
+    let out = ok(&env, "test", &[OsStr::new("test"), OsStr::new("srv")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("evil\\x1b]0;pwned\\x07\\u{9b}31m"), "{text}");
+
+    let ftp = FtpServer::start(FtpServerConfig {
+        greeting: "welcome \x1b[2J\x1b]52;c;cHduZWQ=\x07 friend",
+        ..FtpServerConfig::default()
+    })
+    .await;
+    let url = format!("ftp://{}@127.0.0.1:{}", ftp.user(), ftp.port());
+    let env = FerryEnv::with_password_profile("srv", &url, ftp.password(), "accept-new");
+    let out = ok(&env, "test", &[OsStr::new("test"), OsStr::new("srv")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("welcome \\x1b[2J\\x1b]52;c;cHduZWQ=\\x07 friend"),
+        "{text}"
+    );
+}

@@ -138,6 +138,8 @@ pub struct SftpServerConfig {
     /// Refuse to open an existing file for writing (a drop box without overwrite or append
     /// permission); new files are created as usual.
     pub refuse_reopen: bool,
+    /// The version line after `SSH-2.0-` (a hostile server may put anything there).
+    pub software: String,
 }
 
 impl Default for SftpServerConfig {
@@ -161,6 +163,7 @@ impl Default for SftpServerConfig {
             refuse_exec: false,
             check_file: false,
             refuse_reopen: false,
+            software: "ferry_test_sftpd".into(),
         }
     }
 }
