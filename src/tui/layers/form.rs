@@ -10,6 +10,7 @@ use super::input::{line, text_of};
 use super::{Deferred, Outcome};
 use crate::engine::api::{ProfileSummary, Secret, SecretChange};
 use crate::profile::{HostKeyPolicy, Profile, Protocol, validate_name};
+use crate::remote::charset::Charset;
 
 /// A form field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,10 @@ pub enum Field {
     HostKeyPolicy,
     MaxConnections,
     Timeout,
+    Charset,
 }
 
-pub const FIELDS: [Field; 13] = [
+pub const FIELDS: [Field; 14] = [
     Field::Name,
     Field::Protocol,
     Field::Host,
@@ -43,6 +45,7 @@ pub const FIELDS: [Field; 13] = [
     Field::HostKeyPolicy,
     Field::MaxConnections,
     Field::Timeout,
+    Field::Charset,
 ];
 
 impl Field {
@@ -61,6 +64,7 @@ impl Field {
             Field::HostKeyPolicy => "unknown host key",
             Field::MaxConnections => "connections",
             Field::Timeout => "timeout (s)",
+            Field::Charset => "names charset",
         }
     }
 
@@ -139,6 +143,7 @@ impl ProfileForm {
                         .unwrap_or_default(),
                     Field::MaxConnections => base.max_connections.to_string(),
                     Field::Timeout => base.timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
+                    Field::Charset => base.charset.clone().unwrap_or_default(),
                     _ => String::new(),
                 };
                 let mut field_text = line(&text, field.is_secret());
@@ -208,6 +213,9 @@ impl ProfileForm {
             Field::Port => number(1, 65535, "a port"),
             Field::MaxConnections => number(1, 64, "a number"),
             Field::Timeout if !text.trim().is_empty() => number(1, 3600, "seconds"),
+            Field::Charset if !text.trim().is_empty() && Charset::from_label(&text).is_none() => {
+                Some("unknown: utf-8, latin1, cp1252, shift_jis, …".into())
+            }
             Field::User if text.trim().is_empty() => Some("required".into()),
             Field::KeyFile if self.applies(field) && !text.trim().is_empty() => {
                 let path = crate::paths::expand_tilde(text.trim());
@@ -291,6 +299,10 @@ impl ProfileForm {
         profile.remote_dir = (!dir.is_empty()).then_some(dir);
         profile.max_connections = self.text(Field::MaxConnections).trim().parse().unwrap_or(4);
         profile.timeout_secs = self.text(Field::Timeout).trim().parse().ok();
+        profile.charset = match Charset::from_label(&self.text(Field::Charset)) {
+            Some(Charset::Utf8) | None => None,
+            Some(charset) => Some(charset.name().to_string()),
+        };
         let sftp = profile.protocol == Protocol::Sftp;
         let key = self.text(Field::KeyFile).trim().to_string();
         profile.key_file = (sftp && !key.is_empty()).then(|| crate::paths::expand_tilde(&key));
@@ -383,5 +395,28 @@ mod tests {
         form.focus = 6;
         press(&mut form, KeyCode::Tab);
         assert_eq!(FIELDS[form.focus], Field::MaxConnections);
+    }
+
+    #[test]
+    fn a_legacy_charset_is_checked_and_saved_by_its_name() {
+        let mut form = ProfileForm::new(None);
+        type_text(&mut form, "old");
+        form.focus = FIELDS.iter().position(|f| *f == Field::Host).unwrap_or(0);
+        type_text(&mut form, "files.example");
+        form.focus = FIELDS
+            .iter()
+            .position(|f| *f == Field::Charset)
+            .unwrap_or(0);
+        type_text(&mut form, "klingon");
+        assert!(form.problem(Field::Charset).is_some());
+        for _ in 0.."klingon".len() {
+            press(&mut form, KeyCode::Backspace);
+        }
+        type_text(&mut form, "cp1252");
+        assert_eq!(form.problem(Field::Charset), None);
+        let Outcome::Keep(Deferred::SaveProfile(saved)) = press(&mut form, KeyCode::Enter) else {
+            panic!("saved")
+        };
+        assert_eq!(saved.profile.charset.as_deref(), Some("windows-1252"));
     }
 }
