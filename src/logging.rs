@@ -70,7 +70,9 @@ fn escaped_event(buf: &[u8]) -> String {
         Some(body) => (body, "\n"),
         None => (buf, ""),
     };
-    let text = crate::text::name_from_bytes(body);
+    // Formatted events are UTF-8; a name's stand-in characters (`text`) are shown as the bytes
+    // they stand for.
+    let text = String::from_utf8_lossy(body);
     format!("{}{end}", crate::text::guarded(&text))
 }
 
@@ -80,7 +82,9 @@ mod tests {
 
     #[test]
     fn events_reach_the_file_escaped() {
-        let event = b"INFO ferry: name=caf\xe9 \x1b]0;x\x07 two\nlines\n";
+        let name = crate::text::name_from_bytes(b"caf\xe9").into_owned();
+        let event = format!("INFO ferry: name={name} \x1b]0;x\x07 two\nlines\n");
+        let event = event.as_bytes();
         assert_eq!(
             escaped_event(event),
             "INFO ferry: name=caf\\xe9 \\x1b]0;x\\x07 two\\nlines\n"

@@ -1,5 +1,7 @@
-//! Proves the test servers in `tests/support` work, using independent clients (curl, ssh,
-//! sftp): the in-process libunftp server always, OpenSSH and vsftpd with FERRY_REAL_SERVERS=1.
+//! Proves the test servers in `tests/support` work, using independent clients (curl, openssl
+//! and a bare control connection): the in-process libunftp server, and vsftpd. curl and
+//! openssl are outside tools, so the checks that use them run with FERRY_REAL_SERVERS=1 (skipped
+//! with a note otherwise), and there a missing tool fails the test.
 
 mod support;
 
@@ -19,6 +21,20 @@ fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     rand::rng().fill_bytes(&mut bytes);
     bytes
+}
+
+/// Whether a check that drives `tools` runs: only with FERRY_REAL_SERVERS=1, where each tool
+/// must be installed.
+fn outside_tools(tools: &[&str]) -> bool {
+    if support::real_servers::skip_without_real_servers() {
+        return false;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in tools {
+        let found = std::env::split_paths(&path).any(|dir| dir.join(tool).is_file());
+        assert!(found, "FERRY_REAL_SERVERS=1 but {tool} is not installed");
+    }
+    true
 }
 
 async fn curl(args: &[&str]) -> Output {

@@ -1,6 +1,6 @@
 //! Proves the in-process SFTP test server against OpenSSH's own `sftp` and `ssh` clients,
-//! so suites built on it test ferry, not the server. Skipped (with a note) when the
-//! OpenSSH client is not installed.
+//! so suites built on it test ferry, not the server. OpenSSH is an outside tool, so these run
+//! with FERRY_REAL_SERVERS=1 (skipped with a note otherwise), and there a missing client fails.
 
 mod support;
 
@@ -9,6 +9,8 @@ use std::process::Output;
 
 use rand::RngCore;
 use russh::keys::PublicKey;
+use support::keys;
+use support::real_servers::skip_without_real_servers;
 use support::sftp_server::{AuthMethod, DEFAULT_PASSWORD, SftpServer, SftpServerConfig, SftpUser};
 use tempfile::TempDir;
 use tokio::process::Command;
@@ -16,29 +18,30 @@ use tokio::process::Command;
 const USER: &str = "tester";
 const MIB: usize = 1024 * 1024;
 
-/// A throwaway client key made by `ssh-keygen`, plus a scratch directory.
+/// A throwaway client key (made in-process), plus a scratch directory.
 struct Client {
     dir: TempDir,
     key: PathBuf,
     public: PublicKey,
 }
 
+/// The OpenSSH client programs these tests drive.
+const OPENSSH: [&str; 2] = ["/usr/bin/sftp", "/usr/bin/ssh"];
+
 impl Client {
     async fn new() -> Option<Client> {
-        if !Path::new("/usr/bin/sftp").exists() || !Path::new("/usr/bin/ssh-keygen").exists() {
-            eprintln!("skipped: OpenSSH client (/usr/bin/sftp, ssh-keygen) not installed");
+        if skip_without_real_servers() {
             return None;
+        }
+        for program in OPENSSH {
+            assert!(
+                Path::new(program).exists(),
+                "FERRY_REAL_SERVERS=1 but {program} is missing: install openssh-client"
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("id_ed25519");
-        let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&key)
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success(), "ssh-keygen failed");
-        let public = PublicKey::read_openssh_file(key.with_extension("pub")).unwrap();
+        let public = keys::write_ed25519(&key, "selftest", "");
         Some(Client { dir, key, public })
     }
 

@@ -293,6 +293,8 @@ async fn add_items(
                 run_id: None,
             };
             if let Some(error) = item.error {
+                // The file log escapes what the server's text holds (`logging`).
+                tracing::warn!(%error, "transfer failed while planning");
                 record.state = TransferState::Failed;
                 record.error = Some(error);
                 record.finished_us = Some(created);

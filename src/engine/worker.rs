@@ -241,6 +241,7 @@ pub(crate) async fn finish(
         Err(error) => {
             record.state = TransferState::Failed;
             let message = format!("transfer {} failed: {error}", record.id);
+            tracing::warn!(id = record.id, %error, "transfer failed");
             record.error = Some(error);
             let _ = shared
                 .store(move |s| s.log(LogLevel::Error, "transfer", &message))

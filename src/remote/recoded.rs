@@ -9,8 +9,8 @@ use bytes::Bytes;
 
 use super::charset::Charset;
 use super::{
-    Capabilities, Endpoint, Entry, ErrorKind, Finish, GrowingHash, ReadStream, Remote, RemoteError,
-    Result, SessionInfo, WholeFile, WholeWrite, WriteStream,
+    Capabilities, Endpoint, Entry, ErrorKind, Finish, GrowingHash, ReadStream, ReadWhole, Remote,
+    RemoteError, Result, SessionInfo, WholeFile, WholeRead, WholeWrite, WriteStream,
 };
 use crate::text::shown;
 
@@ -154,11 +154,39 @@ impl Remote for Recoded {
                 Some(failed) => failed,
                 None => match written.next() {
                     Some(result) => result.map_err(|e| self.err(e)),
-                    None => Err(RemoteError::new(
-                        ErrorKind::Protocol,
-                        self.inner.endpoint(),
-                        "a write went unanswered",
-                    )),
+                    None => Err(unanswered(self.inner.endpoint())),
+                },
+            })
+            .collect()
+    }
+
+    async fn read_wholes(&self, files: &[WholeRead]) -> Vec<Result<ReadWhole>> {
+        let mut sent = Vec::with_capacity(files.len());
+        let mut refused = Vec::with_capacity(files.len());
+        for file in files {
+            match self.out(&file.path) {
+                Ok(path) => {
+                    refused.push(None);
+                    sent.push(WholeRead {
+                        path,
+                        ..file.clone()
+                    });
+                }
+                Err(err) => refused.push(Some(err)),
+            }
+        }
+        let mut read = self.inner.read_wholes(&sent).await.into_iter();
+        refused
+            .into_iter()
+            .map(|refusal| match refusal {
+                Some(err) => Err(err),
+                None => match read.next() {
+                    Some(Ok(whole)) => Ok(ReadWhole {
+                        entry: self.entry(whole.entry),
+                        ..whole
+                    }),
+                    Some(Err(err)) => Err(self.err(err)),
+                    None => Err(unanswered(self.inner.endpoint())),
                 },
             })
             .collect()
@@ -195,4 +223,9 @@ impl Remote for Recoded {
     async fn close(&self) {
         self.inner.close().await
     }
+}
+
+/// A request the layer below gave no answer for (it answers one per request).
+fn unanswered(endpoint: &Endpoint) -> RemoteError {
+    RemoteError::new(ErrorKind::Protocol, endpoint, "a request went unanswered")
 }

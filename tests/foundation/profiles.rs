@@ -1,7 +1,6 @@
 //! `ferry profile add | list | show | edit | rm` as a user types them.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command as Std;
 
 use crate::support::env::FerryEnv;
 
@@ -13,14 +12,10 @@ fn env_with_vault() -> FerryEnv {
     env
 }
 
-fn ssh_keygen(env: &FerryEnv, name: &str, passphrase: &str) -> std::path::PathBuf {
+/// A fresh ed25519 key file (made in-process) in the environment's directory.
+fn new_key(env: &FerryEnv, name: &str, passphrase: &str) -> std::path::PathBuf {
     let path = env.dir.path().join(name);
-    let status = Std::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen");
-    assert!(status.success());
+    crate::support::keys::write_ed25519(&path, name, passphrase);
     path
 }
 
@@ -111,7 +106,7 @@ fn add_list_show_edit_rm() {
 #[test]
 fn show_and_list_never_print_a_secret() {
     let env = env_with_vault();
-    let key = ssh_keygen(&env, "id_enc", "key-Pass-Phrase-99");
+    let key = new_key(&env, "id_enc", "key-Pass-Phrase-99");
     let mut add = env.ferry_unlocked(&[
         "profile",
         "add",
@@ -206,7 +201,7 @@ fn validation_messages() {
 #[test]
 fn loose_key_file_gives_a_warning_and_encrypted_key_needs_its_passphrase() {
     let env = env_with_vault();
-    let key = ssh_keygen(&env, "id_plain", "");
+    let key = new_key(&env, "id_plain", "");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let out = env
         .ferry(&[
@@ -223,7 +218,7 @@ fn loose_key_file_gives_a_warning_and_encrypted_key_needs_its_passphrase() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("readable by other users"), "{err}");
 
-    let enc = ssh_keygen(&env, "id_enc", "right");
+    let enc = new_key(&env, "id_enc", "right");
     let path = enc.to_str().expect("utf8");
     let err = env.fails(env.ferry(&["profile", "add", "e", "sftp://u@h", "--key", path]));
     assert!(err.contains("--key-passphrase-stdin"), "{err}");

@@ -120,6 +120,45 @@ fn not_a_store_is_reported() {
     );
 }
 
+/// The records an older schema wrote, as fixed bytes (`tests/fixtures/store/v<N>/`).
+fn fixture(version: u32, name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/store/v{version}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Writes records into the tables of a store created at an older version, byte for byte.
+fn write_raw(
+    path: &std::path::Path,
+    profiles: &[(u64, &str, Vec<u8>)],
+    transfers: &[(u64, Vec<u8>)],
+) {
+    const PROFILES: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("profiles");
+    const NAMES: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("profile_names");
+    const TRANSFERS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("transfers");
+    let db = redb::Database::open(path).expect("raw open");
+    let txn = redb::Database::begin_write(&db).expect("txn");
+    {
+        let mut table = txn.open_table(PROFILES).expect("profiles");
+        let mut names = txn.open_table(NAMES).expect("profile names");
+        for (id, name, bytes) in profiles {
+            table.insert(*id, bytes.as_slice()).expect("insert profile");
+            names.insert(*name, *id).expect("insert name");
+        }
+    }
+    if !transfers.is_empty() {
+        let mut table = txn.open_table(TRANSFERS).expect("transfers");
+        for (id, bytes) in transfers {
+            table
+                .insert(*id, bytes.as_slice())
+                .expect("insert transfer");
+        }
+    }
+    txn.commit().expect("commit");
+}
+
 #[test]
 fn migrates_from_every_older_version() {
     for version in 0..CURRENT_VERSION {
@@ -127,25 +166,27 @@ fn migrates_from_every_older_version() {
         let path = dir.path().join("ferry.redb");
         let store = Store::create_at_version(&path, version).expect("create old");
         assert_eq!(store.schema_version().expect("version"), version);
-        if version >= 1 {
-            store.add_profile(&sample_profile()).expect("profile at v1");
-        }
         drop(store);
-        if version == 2 {
-            // Written as v2 did: records only, no queue index.
-            write_v2_transfers(
-                &path,
-                &[sample_transfer(7, "queued"), sample_transfer(8, "done")],
-            );
-        }
+        let profiles = match version {
+            0 => vec![],
+            v => vec![(1, "old", fixture(v, "profile-1"))],
+        };
+        let transfers = match version {
+            2 => vec![(7, fixture(2, "transfer-7")), (8, fixture(2, "transfer-8"))],
+            _ => vec![],
+        };
+        write_raw(&path, &profiles, &transfers);
+
         let store = Store::open(&path).expect("migrate");
         assert_eq!(store.schema_version().expect("version"), CURRENT_VERSION);
         let profiles = store.list_profiles().expect("profiles");
-        assert_eq!(
-            profiles.len(),
-            usize::from(version >= 1),
-            "v{version} data survives"
-        );
+        assert_eq!(profiles.len(), usize::from(version >= 1), "v{version}");
+        if version >= 1 {
+            let old = store.profile("old").expect("v{version} profile reads");
+            assert_eq!((old.host.as_str(), old.port), ("h.example", 2222));
+            assert_eq!(old.remote_dir.as_deref(), Some("/srv"));
+            assert_eq!(old.charset, None, "older profiles have no character set");
+        }
         let queued: Vec<u64> = store
             .queued_transfers()
             .expect("queue")
@@ -157,40 +198,17 @@ fn migrates_from_every_older_version() {
             queued, expected,
             "v{version}: only the unfinished transfer is queued"
         );
+        if version == 2 {
+            let interrupted = store.transfer(7).expect("read").expect("transfer 7");
+            assert_eq!(interrupted.offset, 4);
+            let error = interrupted.error.expect("its error survives");
+            assert_eq!(error.kind, ferry::remote::ErrorKind::ConnectionLost);
+            let done = store.transfer(8).expect("read").expect("transfer 8");
+            assert_eq!(done.state, ferry::transfer::model::TransferState::Done);
+            assert!(done.verification.is_some(), "its verification survives");
+        }
         drop(store);
     }
-}
-
-fn write_v2_transfers(path: &std::path::Path, records: &[ferry::transfer::model::Transfer]) {
-    const TRANSFERS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("transfers");
-    let db = redb::Database::open(path).expect("raw open");
-    let txn = redb::Database::begin_write(&db).expect("txn");
-    {
-        let mut table = txn.open_table(TRANSFERS).expect("table");
-        for record in records {
-            let bytes = serde_json::to_vec(record).expect("json");
-            table.insert(record.id, bytes.as_slice()).expect("insert");
-        }
-    }
-    txn.commit().expect("commit");
-}
-
-fn sample_transfer(id: u64, state: &str) -> ferry::transfer::model::Transfer {
-    serde_json::from_value(serde_json::json!({
-        "id": id, "batch": 1, "direction": "upload", "kind": "file", "profile": "old",
-        "local_path": "/tmp/a", "remote_path": "/a", "state": state, "overwrite": "overwrite",
-        "source_size": 10, "source_mtime": null, "offset": 0, "bytes_sent": 0, "attempts": 0,
-        "error": null, "verification": null, "position": 0, "created_us": 0, "started_us": null,
-        "finished_us": null, "duration_ms": 0
-    }))
-    .expect("transfer")
-}
-
-fn sample_profile() -> ferry::profile::Profile {
-    let mut profile =
-        ferry::profile::Profile::new("old", ferry::profile::Protocol::Sftp, "h", 22, "u");
-    profile.id = 1;
-    profile
 }
 
 #[test]

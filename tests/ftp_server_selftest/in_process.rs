@@ -2,7 +2,7 @@
 //! connection.
 
 use super::raw_ftp::RawFtp;
-use super::{assert_failed, assert_ok, curl, random_bytes};
+use super::{assert_failed, assert_ok, curl, outside_tools, random_bytes};
 use crate::support::ftp_server::{
     DropMode, FtpServer, FtpServerConfig, HOSTILE_NAMES, NoSpaceReply, TlsMode,
 };
@@ -49,12 +49,18 @@ async fn round_trip(server: &FtpServer, extra: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_ftp_round_trips_a_5_mib_file() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig::default()).await;
     round_trip(&server, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn explicit_ftps_round_trips_a_5_mib_file() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         tls: TlsMode::Explicit,
         ..Default::default()
@@ -65,6 +71,9 @@ async fn explicit_ftps_round_trips_a_5_mib_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn implicit_ftps_round_trips_a_5_mib_file() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         tls: TlsMode::Implicit,
         ..Default::default()
@@ -75,6 +84,9 @@ async fn implicit_ftps_round_trips_a_5_mib_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn implicit_ftps_lists_over_pasv_and_epsv_with_pinned_certificate() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         tls: TlsMode::Implicit,
         ..Default::default()
@@ -109,6 +121,9 @@ async fn implicit_ftps_lists_over_pasv_and_epsv_with_pinned_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn explicit_ftps_certificate_verifies_and_matches_its_fingerprint() {
+    if !outside_tools(&["curl", "openssl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         tls: TlsMode::Explicit,
         require_tls: true,
@@ -159,6 +174,9 @@ async fn explicit_ftps_certificate_verifies_and_matches_its_fingerprint() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_with_list_nlst_and_mlsd() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig::default()).await;
     std::fs::write(server.root().join("hello.txt"), "hello").unwrap();
     std::fs::create_dir(server.root().join("sub")).unwrap();
@@ -187,6 +205,9 @@ async fn lists_with_list_nlst_and_mlsd() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_directory_lists_names_that_are_not_paths() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         hostile_names: true,
         ..Default::default()
@@ -212,6 +233,9 @@ async fn hostile_directory_lists_names_that_are_not_paths() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn denied_prefix_refuses_download_upload_and_listing() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         deny: vec!["/locked".into()],
         ..Default::default()
@@ -242,6 +266,9 @@ async fn denied_prefix_refuses_download_upload_and_listing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rejects_a_wrong_password() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig::default()).await;
     let wrong = format!("ftp://{}:nope@{}/", server.user(), server.addr());
     let err = assert_failed(&curl(&[&wrong]).await);
@@ -262,6 +289,9 @@ fn tls_args(mode: TlsMode) -> &'static [&'static str] {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn queued_drops_cut_downloads_at_exact_offsets_and_rest_resumes() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     for mode in [TlsMode::None, TlsMode::Explicit, TlsMode::Implicit] {
         let server = FtpServer::start(FtpServerConfig {
             tls: mode,
@@ -322,6 +352,9 @@ async fn abort_transfer_mode_keeps_the_session_and_close_session_mode_ends_it() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn passive_ports_come_from_the_configured_range() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     for mode in [TlsMode::None, TlsMode::Implicit] {
         let server = FtpServer::start(FtpServerConfig {
             tls: mode,
@@ -367,6 +400,9 @@ async fn idle_sessions_are_closed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dropped_upload_keeps_exact_prefix_and_appe_completes_it() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     let server = FtpServer::start(FtpServerConfig {
         drop_after_bytes: Some(250_000),
         ..Default::default()
@@ -390,6 +426,9 @@ async fn dropped_upload_keeps_exact_prefix_and_appe_completes_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_disk_fails_uploads_with_452_or_552() {
+    if !outside_tools(&["curl"]) {
+        return;
+    }
     for (reply, code) in [
         (NoSpaceReply::Insufficient452, "452"),
         (NoSpaceReply::Exceeded552, "552"),

@@ -81,6 +81,46 @@ async fn round_trip(env: &FerryEnv, disk: &Path, remote_dir: &str, top: &[Vec<u8
         "downloaded tree"
     );
 
+    // --json events: one per line, terminal-safe, every path exact.
+    let again = env.dir.path().join("again");
+    std::fs::create_dir(&again).expect("mkdir again");
+    let get = [
+        OsStr::new("get"),
+        OsStr::new("-r"),
+        OsStr::new("--json"),
+        &listed,
+        again.as_os_str(),
+    ];
+    let out = ok(env, "get -r --json", &get).await;
+    let mut finished: Vec<Vec<u8>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|event| event["event"] == "finished")
+        .map(|finished| {
+            let transfer = &finished["transfer"];
+            match transfer.get("remote_path_bytes").and_then(|b| b.as_str()) {
+                Some(hex) => hex::decode(hex).expect("hex"),
+                None => transfer["remote_path"]
+                    .as_str()
+                    .expect("path")
+                    .as_bytes()
+                    .to_vec(),
+            }
+        })
+        .filter(|path| !path.ends_with(b"/h"))
+        .collect();
+    finished.sort();
+    let mut expected: Vec<Vec<u8>> = tree(&disk.join("h"))
+        .into_keys()
+        .map(|rel| [remote_dir.as_bytes(), b"/h/", &rel].concat())
+        .collect();
+    expected.sort();
+    let files: Vec<Vec<u8>> = finished
+        .into_iter()
+        .filter(|p| expected.contains(p))
+        .collect();
+    assert_eq!(files, expected, "--json events name every file exactly");
+
     let back = remote(&[remote_dir.as_bytes(), b"/back"].concat());
     ok(env, "mkdir", &[OsStr::new("mkdir"), &back]).await;
     let local = down.join("h");
@@ -123,8 +163,22 @@ async fn round_trip(env: &FerryEnv, disk: &Path, remote_dir: &str, top: &[Vec<u8
         stderr(&out)
     );
 
+    // The log file holds the failure, escaped.
     let log_dir = env.data_dir().join("state/logs");
     assert!(assert_logs_safe(&log_dir) > 0, "something was logged");
+    let logged = log_text(&log_dir);
+    assert!(logged.contains("missing\\x1b]0;x\\x07\\xff"), "{logged}");
+}
+
+/// Every log file in `dir`, as text.
+fn log_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).expect("log dir").flatten() {
+        text.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.path()).expect("log"),
+        ));
+    }
+    text
 }
 
 fn sftp_env(port: u16, user: &str, password: &str) -> FerryEnv {
@@ -284,5 +338,52 @@ async fn latin1_profile_lists_and_transfers_proper_names() {
         stderr(&out).contains("character set latin1"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_names_over_vsftpd() {
+    use crate::support::real_servers::{RealVsftpd, VsftpdOptions};
+    if skip_without_real_servers() {
+        return;
+    }
+    let vsftpd = RealVsftpd::start(VsftpdOptions::default());
+    let user = test_user();
+    let url = format!("ftp://{}@127.0.0.1:{}", user.name, vsftpd.port());
+    let env = FerryEnv::with_password_profile("srv", &url, &user.password, "accept-new");
+    let root = vsftpd.root();
+    // Raw bytes travel; only line breaks cannot be sent in an FTP command.
+    let top = create_tree(&root.join("h"), hostile::ftp_can_carry);
+    chown_tree(root, user.uid, user.gid);
+    let remote_dir = root.to_str().expect("root path is UTF-8");
+    round_trip(&env, root, remote_dir, &top).await;
+}
+
+/// `ferry test` shows what a server says about itself escaped: the SSH version line and the
+/// FTP welcome text.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_banners_are_shown_escaped() {
+    let sftp = SftpServer::start(SftpServerConfig {
+        software: "evil\x1b]0;pwned\x07\u{9b}31m".into(),
+        ..SftpServerConfig::default()
+    })
+    .await;
+    let env = sftp_env(sftp.port(), DEFAULT_USER, DEFAULT_PASSWORD);
+    let out = ok(&env, "test", &[OsStr::new("test"), OsStr::new("srv")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("evil\\x1b]0;pwned\\x07\\u{9b}31m"), "{text}");
+
+    let ftp = FtpServer::start(FtpServerConfig {
+        greeting: "welcome \x1b[2J\x1b]52;c;cHduZWQ=\x07 friend",
+        ..FtpServerConfig::default()
+    })
+    .await;
+    let url = format!("ftp://{}@127.0.0.1:{}", ftp.user(), ftp.port());
+    let env = FerryEnv::with_password_profile("srv", &url, ftp.password(), "accept-new");
+    let out = ok(&env, "test", &[OsStr::new("test"), OsStr::new("srv")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("welcome \\x1b[2J\\x1b]52;c;cHduZWQ=\\x07 friend"),
+        "{text}"
     );
 }

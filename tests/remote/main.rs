@@ -7,4 +7,5 @@ mod support;
 mod cli;
 mod ftp;
 mod hostile;
+mod progress;
 mod sftp;

@@ -91,6 +91,8 @@ pub struct FtpServerConfig {
     /// Create `/hostile` (with a normal file `plain.txt`) whose listings also name
     /// [`HOSTILE_NAMES`]: `..`, `a/b` and `a\b`.
     pub hostile_names: bool,
+    /// The welcome text after `220`.
+    pub greeting: &'static str,
 }
 
 impl Default for FtpServerConfig {
@@ -108,6 +110,7 @@ impl Default for FtpServerConfig {
             no_space_after_bytes: None,
             no_space_reply: NoSpaceReply::default(),
             hostile_names: false,
+            greeting: "ferry test FTP server",
         }
     }
 }
@@ -153,6 +156,7 @@ impl FtpServer {
             require_tls: config.require_tls,
             passive_ports: config.passive_ports.clone(),
             idle_timeout: config.idle_timeout,
+            greeting: config.greeting,
         };
         let listener = bind_loopback().await;
         let addr = listener.local_addr().expect("listener address");
@@ -264,6 +268,11 @@ impl FtpServer {
         self.faults.set_space_left(bytes);
     }
 
+    /// Sessions open now.
+    pub fn open_sessions(&self) -> usize {
+        self.faults.open.load(Ordering::SeqCst)
+    }
+
     /// Cuts every open session now (plain and explicit-TLS listeners; the listener keeps
     /// accepting).
     pub fn drop_connections(&self) {
@@ -348,14 +357,15 @@ struct Sessions {
     require_tls: bool,
     passive_ports: Option<RangeInclusive<u16>>,
     idle_timeout: Option<Duration>,
+    greeting: &'static str,
 }
 
 impl Sessions {
     fn server(&self, cut: Arc<SessionCut>) -> Server<FaultyFs, DefaultUser> {
         let (files, faults) = (self.files.clone(), self.faults.clone());
         let storage = Box::new(move || FaultyFs::new(&files, faults.clone(), cut.clone()));
-        let mut builder = ServerBuilder::with_authenticator(storage, self.login.clone())
-            .greeting("ferry test FTP server");
+        let mut builder =
+            ServerBuilder::with_authenticator(storage, self.login.clone()).greeting(self.greeting);
         if let Some(idle) = self.idle_timeout {
             builder = builder.idle_session_timeout(idle.as_secs().max(1));
         }
@@ -395,11 +405,28 @@ async fn accept_sessions(listener: TcpListener, sessions: Arc<Sessions>) {
 
 /// Runs one session; a fault that cuts it drops libunftp's future, which closes the control loop.
 async fn run_session(stream: TcpStream, sessions: Arc<Sessions>) {
+    let _open = OpenSession::count(&sessions.faults);
     let cut = Arc::new(SessionCut::default());
     let server = sessions.server(cut.clone());
     tokio::select! {
         _ = server.service(stream) => {}
         _ = cut.wait() => {}
         () = sessions.faults.cut_all.notified() => {}
+    }
+}
+
+/// Counts a session as open for as long as it lives.
+struct OpenSession(Arc<Faults>);
+
+impl OpenSession {
+    fn count(faults: &Arc<Faults>) -> OpenSession {
+        faults.open.fetch_add(1, Ordering::SeqCst);
+        OpenSession(faults.clone())
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }

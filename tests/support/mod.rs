@@ -5,6 +5,8 @@ pub mod engine;
 pub mod env;
 pub mod ftp_server;
 pub mod hostile;
+pub mod keys;
 pub mod real_servers;
 pub mod relay;
 pub mod sftp_server;
+pub mod wait;

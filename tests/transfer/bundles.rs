@@ -15,6 +15,7 @@ use ferry::transfer::model::{Direction, Transfer, TransferState};
 use crate::concurrency::{make_tree, tree};
 use crate::support::engine::{EngineFixture, enqueue, history, request, sha256_file, wait_batches};
 use crate::support::sftp_server::{SftpServer, SftpServerConfig};
+use crate::support::wait;
 
 /// Files in `make_tree`'s tree, and its directories (with the top one).
 const FILES: usize = 1000;
@@ -202,17 +203,17 @@ async fn a_stop_mid_bundle_leaves_no_partial_file_and_resumes() {
     let client = restart(&fx).await;
     let response = client.request(Request::Resume { id: paused }).await;
     assert!(matches!(response, Response::Ok), "{response:?}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-    loop {
-        let Response::Queue { snapshot } = client.request(Request::Queue).await else {
-            panic!("queue");
-        };
-        if snapshot.transfers.is_empty() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{snapshot:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_some(
+        "the resumed queue empties",
+        Duration::from_secs(300),
+        || async {
+            let Response::Queue { snapshot } = client.request(Request::Queue).await else {
+                panic!("queue");
+            };
+            snapshot.transfers.is_empty().then_some(())
+        },
+    )
+    .await;
     assert_eq!(tree(&server.root().join("dst/site")), tree(&site));
     client.request(Request::Shutdown).await;
 }
@@ -220,13 +221,15 @@ async fn a_stop_mid_bundle_leaves_no_partial_file_and_resumes() {
 /// The store, once the stopped engine has let go of it.
 async fn released_store(fx: &EngineFixture) -> ferry::store::Store {
     let path = fx.data_dir().join("ferry.redb");
-    for _ in 0..100 {
-        if let Ok(store) = ferry::store::Store::open(&path) {
-            return store;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the stopped engine still holds the store");
+    wait::until_some(
+        "the stopped engine lets go of the store",
+        Duration::from_secs(10),
+        || {
+            let path = path.clone();
+            async move { ferry::store::Store::open(&path).ok() }
+        },
+    )
+    .await
 }
 
 /// A new engine on the same data directory.

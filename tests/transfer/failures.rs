@@ -1,5 +1,5 @@
-//! Permission denied, no space and a wrong password fail at once (no retries), with a message
-//! naming the profile, address and path, and nothing under the final name.
+//! Permission denied, no space, a malformed reply and a wrong password fail at once (no retries),
+//! with a message naming the profile, address and path, and nothing under the final name.
 
 use std::time::Duration;
 
@@ -68,6 +68,24 @@ async fn permission_denied_fails_fast() {
     );
     assert!(message.contains("/locked"), "{message}");
     assert!(!server.root().join("locked/payload.bin").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_replies_fail_fast() {
+    // The server answers every request under /garbled with "bad message": a protocol error
+    // that the same request meets on every attempt, so retrying only wastes time.
+    let server = SftpServer::start(SftpServerConfig {
+        bad_message: vec!["/garbled".into()],
+        ..SftpServerConfig::default()
+    })
+    .await;
+    std::fs::create_dir(server.root().join("garbled")).expect("mkdir");
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
+    let (record, events) = failed_record(&fx, "srv", "/garbled", 1 << 20).await;
+    no_retries(&events);
+    assert!(record.attempts <= 1, "attempts: {}", record.attempts);
+    let error = record.error.expect("error");
+    assert_eq!(error.kind, ErrorKind::Protocol, "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,6 +17,7 @@ use crate::support::engine::{
 };
 use crate::support::ftp_server::{FtpServer, FtpServerConfig};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+use crate::support::wait;
 
 const MIB: u64 = 1 << 20;
 
@@ -256,6 +257,7 @@ async fn survives_an_idle_connection_cut(
     fx: &EngineFixture,
     client: &EngineClient,
     cut: impl Fn(),
+    open: impl Fn() -> usize,
 ) {
     let local = fx.local("idle-up");
     let file = local.join("small.bin");
@@ -272,8 +274,17 @@ async fn survives_an_idle_connection_cut(
     let (summaries, _) = wait_batches(&mut watch, &[batch], Duration::from_secs(60)).await;
     assert_eq!(summaries[0].done, 1, "{summaries:?}");
 
+    assert!(
+        open() > 0,
+        "the pooled connection is still open before the cut"
+    );
     cut();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait::until(
+        "the server closed every session",
+        Duration::from_secs(10),
+        || open() == 0,
+    )
+    .await;
     let down = fx.local("idle-down");
     let get = request(
         Direction::Download,
@@ -297,7 +308,13 @@ async fn sftp_replaces_a_pooled_connection_the_server_cut() {
         DEFAULT_USER,
         DEFAULT_PASSWORD,
     );
-    survives_an_idle_connection_cut(&fx, &client, || server.drop_connections()).await;
+    survives_an_idle_connection_cut(
+        &fx,
+        &client,
+        || server.drop_connections(),
+        || server.open_connections(),
+    )
+    .await;
     assert!(server.connections() >= 2, "a new connection was made");
     client.request(Request::Shutdown).await;
 }
@@ -311,6 +328,12 @@ async fn ftp_replaces_a_pooled_connection_the_server_cut() {
         server.user(),
         server.password(),
     );
-    survives_an_idle_connection_cut(&fx, &client, || server.drop_connections()).await;
+    survives_an_idle_connection_cut(
+        &fx,
+        &client,
+        || server.drop_connections(),
+        || server.open_sessions(),
+    )
+    .await;
     client.request(Request::Shutdown).await;
 }

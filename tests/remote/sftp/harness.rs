@@ -1,9 +1,8 @@
 //! What the SFTP tests share: a `Target` (the in-process server or a real sshd, with a
 //! directory to work in), profiles, trust stores with a scripted prompt, and throwaway
-//! client keys and ssh-agents.
+//! client keys and ssh-agents (made in-process).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use russh::keys::PublicKey;
 use secrecy::SecretString;
 use tempfile::TempDir;
 
+use crate::support::keys;
 use crate::support::real_servers::{RealSshd, SshdOptions, skip_without_real_servers};
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
 
@@ -228,18 +228,7 @@ impl Target {
     }
 }
 
-/// Runs a command that must succeed; returns its stdout.
-pub fn run(command: &mut Command) -> String {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A client key pair made by ssh-keygen (`extra` e.g. `["-m", "PEM", "-t", "rsa"]`).
+/// A client key pair, made in-process (no ssh-keygen).
 pub struct ClientKey {
     _dir: TempDir,
     pub path: PathBuf,
@@ -247,15 +236,23 @@ pub struct ClientKey {
 }
 
 impl ClientKey {
-    pub fn generate(extra: &[&str], passphrase: &str) -> ClientKey {
+    /// A fresh ed25519 key, encrypted with `passphrase` unless it is empty.
+    pub fn ed25519(passphrase: &str) -> ClientKey {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("id_test");
-        run(Command::new("ssh-keygen")
-            .args(["-q", "-C", "ferry-client"])
-            .args(extra)
-            .args(["-N", passphrase, "-f"])
-            .arg(&path));
-        let public = PublicKey::read_openssh_file(path.with_extension("pub")).unwrap();
+        let public = keys::write_ed25519(&path, "ferry-client", passphrase);
+        ClientKey {
+            _dir: dir,
+            path,
+            public,
+        }
+    }
+
+    /// An RSA key in the legacy PEM (PKCS#1) form.
+    pub fn rsa_pem() -> ClientKey {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id_test");
+        let public = keys::write_rsa_pem(&path);
         ClientKey {
             _dir: dir,
             path,
@@ -271,50 +268,7 @@ impl ClientKey {
     }
 }
 
-/// An ssh-agent on a private socket, killed on drop.
-pub struct Agent {
-    _dir: TempDir,
-    pub socket: PathBuf,
-    pid: String,
-}
-
-impl Agent {
-    /// Starts an agent (which returns once its socket is listening) holding `key`.
-    pub fn holding(key: &Path) -> Agent {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("agent.sock");
-        let out = run(Command::new("ssh-agent").arg("-s").arg("-a").arg(&socket));
-        let pid = out
-            .split(';')
-            .find_map(|part| part.trim().strip_prefix("SSH_AGENT_PID="))
-            .expect("ssh-agent prints its pid")
-            .to_string();
-        let agent = Agent {
-            _dir: dir,
-            socket,
-            pid,
-        };
-        // The variable is set for ssh-add only, never for this process.
-        run(Command::new("ssh-add")
-            .env("SSH_AUTH_SOCK", &agent.socket)
-            .arg("-q")
-            .arg(key));
-        agent
-    }
-
-    pub fn env(&self) -> AuthEnv {
-        AuthEnv {
-            agent_socket: Some(self.socket.clone()),
-            home: None,
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
-    }
-}
+pub use crate::support::keys::Agent;
 
 /// Random bytes.
 pub fn random_bytes(len: usize) -> Vec<u8> {

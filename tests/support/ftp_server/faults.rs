@@ -47,6 +47,8 @@ pub(super) struct Faults {
     pub drops: AtomicU64,
     /// Woken to cut every open session at once.
     pub cut_all: Notify,
+    /// Sessions running now.
+    pub open: std::sync::atomic::AtomicUsize,
 }
 
 pub(super) struct FaultSettings {
@@ -76,6 +78,7 @@ impl Faults {
             bytes_sent: AtomicU64::new(0),
             drops: AtomicU64::new(0),
             cut_all: Notify::new(),
+            open: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

@@ -73,6 +73,9 @@ impl FsHandler {
         if self.shared.faults.is_denied(client) {
             return Err(StatusCode::PermissionDenied.with_message("Permission denied"));
         }
+        if self.shared.faults.is_bad_message(client) {
+            return Err(StatusCode::BadMessage.with_message("Bad message"));
+        }
         Ok(())
     }
 

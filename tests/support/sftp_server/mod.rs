@@ -120,6 +120,8 @@ pub struct SftpServerConfig {
     pub drop_after_bytes: Option<u64>,
     /// Hold each SFTP reply until this long after its request arrived (replies stay in
     /// order; this emulates link latency, it does not serialise pipelined requests).
+    /// Paths (and everything below) whose requests are answered `SSH_FX_BAD_MESSAGE`.
+    pub bad_message: Vec<String>,
     pub reply_delay: Option<Duration>,
     /// Client path prefixes (`/secret` covers `/secret` and `/secret/x`, not `/secrets`)
     /// on which every operation fails with PermissionDenied.
@@ -136,6 +138,8 @@ pub struct SftpServerConfig {
     /// Refuse to open an existing file for writing (a drop box without overwrite or append
     /// permission); new files are created as usual.
     pub refuse_reopen: bool,
+    /// The version line after `SSH-2.0-` (a hostile server may put anything there).
+    pub software: String,
 }
 
 impl Default for SftpServerConfig {
@@ -152,12 +156,14 @@ impl Default for SftpServerConfig {
             port: None,
             drop_after_bytes: None,
             reply_delay: None,
+            bad_message: Vec::new(),
             deny: Vec::new(),
             hostile_names: false,
             no_space_after_bytes: None,
             refuse_exec: false,
             check_file: false,
             refuse_reopen: false,
+            software: "ferry_test_sftpd".into(),
         }
     }
 }

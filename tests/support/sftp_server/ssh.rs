@@ -22,7 +22,7 @@ pub(super) fn server_config(
 ) -> russh::server::Config {
     let kinds: Vec<MethodKind> = config.methods.iter().map(|m| m.kind()).collect();
     russh::server::Config {
-        server_id: SshId::Standard(Cow::Borrowed("SSH-2.0-ferry_test_sftpd")),
+        server_id: SshId::Standard(Cow::Owned(format!("SSH-2.0-{}", config.software))),
         methods: MethodSet::from(&kinds[..]),
         // Failed logins answer quickly so tests of wrong credentials stay fast.
         auth_rejection_time: Duration::from_millis(5),

@@ -64,6 +64,7 @@ pub(super) struct Faults {
     queued_budgets: Mutex<VecDeque<u64>>,
     reply_delay_us: AtomicU64,
     deny: RwLock<Vec<String>>,
+    bad_message: RwLock<Vec<String>>,
     no_space_after: AtomicU64,
     hostile_names: AtomicBool,
 }
@@ -75,11 +76,13 @@ impl Faults {
             queued_budgets: Mutex::new(VecDeque::new()),
             reply_delay_us: AtomicU64::new(0),
             deny: RwLock::new(Vec::new()),
+            bad_message: RwLock::new(Vec::new()),
             no_space_after: to_atomic(config.no_space_after_bytes),
             hostile_names: AtomicBool::new(config.hostile_names),
         };
         faults.set_reply_delay(config.reply_delay);
         faults.set_deny(config.deny.clone());
+        faults.set_bad_message(config.bad_message.clone());
         faults
     }
 
@@ -113,13 +116,17 @@ impl Faults {
 
     /// True when `client_path` (normalised) is a denied prefix or lies below one.
     pub fn is_denied(&self, client_path: &str) -> bool {
-        self.deny.read().unwrap().iter().any(|prefix| {
-            prefix == "/"
-                || client_path == prefix
-                || client_path
-                    .strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        under_any(&self.deny.read().unwrap(), client_path)
+    }
+
+    pub fn set_bad_message(&self, prefixes: Vec<String>) {
+        *self.bad_message.write().unwrap() = prefixes.iter().map(|p| normalize(p)).collect();
+    }
+
+    /// True when requests on `client_path` are answered "bad message" (a malformed request as
+    /// the server sees it: the same every time).
+    pub fn is_bad_message(&self, client_path: &str) -> bool {
+        under_any(&self.bad_message.read().unwrap(), client_path)
     }
 
     pub fn no_space_after(&self) -> Option<u64> {
@@ -258,4 +265,15 @@ impl ConnectionState {
     pub fn is_killed(&self) -> bool {
         self.killed.load(SeqCst)
     }
+}
+
+/// Whether `client_path` is one of `prefixes` or lies below one.
+fn under_any(prefixes: &[String], client_path: &str) -> bool {
+    prefixes.iter().any(|prefix| {
+        prefix == "/"
+            || client_path == prefix
+            || client_path
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
