@@ -294,6 +294,7 @@ async fn add_items(
                 finished_us: None,
                 duration_ms: 0,
                 run_id: None,
+                segments: Vec::new(),
             };
             if let Some(error) = item.error {
                 record.state = TransferState::Failed;

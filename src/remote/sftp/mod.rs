@@ -53,6 +53,8 @@ use crate::profile::Profile;
 pub struct SftpRemote {
     conn: Arc<Connection>,
     info: SessionInfo,
+    /// A further session on another's SSH connection: closing it leaves the connection up.
+    sibling: bool,
 }
 
 impl std::fmt::Debug for SftpRemote {
@@ -108,7 +110,7 @@ async fn establish(
     let mut ssh = connect::handshake(stream, config, handler).await?;
     let auth_method = auth::authenticate(&mut ssh, profile, credentials, env, endpoint).await?;
     let conn = Connection::open(
-        ssh,
+        Arc::new(ssh),
         endpoint.clone(),
         options.timeout,
         options.in_flight_bytes,
@@ -134,6 +136,7 @@ async fn establish(
     Ok(SftpRemote {
         conn: Arc::new(conn),
         info,
+        sibling: false,
     })
 }
 
@@ -206,6 +209,35 @@ impl Remote for SftpRemote {
             .guard(ops::read_from(&self.conn, path, offset))
             .await?;
         Ok(Box::new(reader))
+    }
+
+    fn round_trip(&self) -> Option<std::time::Duration> {
+        Some(self.conn.round_trip)
+    }
+
+    async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
+        let sibling = self.conn.sibling().await?;
+        Ok(Some(Box::new(SftpRemote {
+            conn: Arc::new(sibling),
+            info: self.info.clone(),
+            sibling: true,
+        })))
+    }
+
+    async fn read_range(&self, path: &str, offset: u64, end: u64) -> Result<Box<dyn ReadStream>> {
+        let reader = self
+            .conn
+            .guard(ops::read_range(&self.conn, path, offset, end))
+            .await?;
+        Ok(Box::new(reader))
+    }
+
+    async fn write_range(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
+        let writer = self
+            .conn
+            .guard(ops::write_range(&self.conn, path, offset))
+            .await?;
+        Ok(Box::new(writer))
     }
 
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
@@ -314,6 +346,9 @@ impl Remote for SftpRemote {
 
     async fn close(&self) {
         let _ = self.conn.sftp.close_session();
+        if self.sibling {
+            return;
+        }
         let _ = self
             .conn
             .ssh

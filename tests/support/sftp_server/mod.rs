@@ -267,6 +267,11 @@ impl SftpServer {
         self.shared.counters.sent()
     }
 
+    /// SFTP sessions (subsystem channels) opened, all connections together.
+    pub fn sftp_sessions(&self) -> u64 {
+        self.shared.counters.sessions()
+    }
+
     /// Exec requests received (refused ones too).
     pub fn exec_requests(&self) -> u64 {
         self.shared.counters.execs()

@@ -166,6 +166,7 @@ impl russh::server::Handler for SshConnection {
             return session.channel_failure(channel_id);
         };
         session.channel_success(channel_id)?;
+        self.shared.counters.session_opened();
         let handler = FsHandler::new(self.shared.clone(), self.conn.clone());
         tokio::spawn(wire::serve(
             channel,

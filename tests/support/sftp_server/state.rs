@@ -29,6 +29,7 @@ pub(super) struct Counters {
     sent: AtomicU64,
     connections: AtomicU64,
     execs: AtomicU64,
+    sessions: AtomicU64,
 }
 
 impl Counters {
@@ -37,6 +38,12 @@ impl Counters {
     }
     pub fn add_sent(&self, n: u64) {
         self.sent.fetch_add(n, SeqCst);
+    }
+    pub fn session_opened(&self) {
+        self.sessions.fetch_add(1, SeqCst);
+    }
+    pub fn sessions(&self) -> u64 {
+        self.sessions.load(SeqCst)
     }
     pub fn exec_requested(&self) {
         self.execs.fetch_add(1, SeqCst);
