@@ -28,6 +28,7 @@ pub struct ProfileView {
     pub timeout_secs: Option<u32>,
     pub cert_pin: Option<String>,
     pub no_exec: bool,
+    pub jump: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -53,6 +54,7 @@ impl From<&Profile> for ProfileView {
             timeout_secs: p.timeout_secs,
             cert_pin: p.cert_pin.clone(),
             no_exec: p.no_exec,
+            jump: p.jump.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -154,6 +156,10 @@ pub(super) fn show(ctx: &Context, name: &str, json: bool) -> anyhow::Result<()> 
         (
             "exec requests",
             if view.no_exec { "never" } else { "allowed" }.to_string(),
+        ),
+        (
+            "jump hosts",
+            or_dash((!view.jump.is_empty()).then(|| view.jump.join(" -> "))),
         ),
     ];
     for (label, value) in rows {

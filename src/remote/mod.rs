@@ -19,7 +19,7 @@ pub mod trust;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use connect::{ConnectOptions, Credentials, connect, endpoint_of};
+pub use connect::{ConnectOptions, Credentials, Hop, connect, endpoint_of};
 pub use entry::{Entry, EntryKind};
 pub use error::{Endpoint, ErrorKind, RemoteError};
 
@@ -57,6 +57,21 @@ pub struct SessionInfo {
     pub auth_method: String,
     /// TLS, cipher or other notes about the channel.
     pub security: Option<String>,
+    /// The jump hosts the connection went through, first to last.
+    #[serde(default)]
+    pub hops: Vec<HopInfo>,
+}
+
+/// One jump host of a connection, for `ferry test`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HopInfo {
+    /// The profile name, or `user@host[:port]` as given.
+    pub name: String,
+    pub address: String,
+    /// SSH host key: type and SHA256 fingerprint.
+    pub host_key: Option<(String, String)>,
+    /// Time to reach, check and log in to this hop.
+    pub millis: u64,
 }
 
 /// A connected file system. Paths are absolute or relative to the login directory, `/`-separated.

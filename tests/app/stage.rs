@@ -360,6 +360,7 @@ pub fn tested_web(staged: &mut Staged) {
                     home: Some("/home/deploy".into()),
                     free_bytes: Some(78 << 30),
                     error: None,
+                    hops: Vec::new(),
                 }),
             }]
         },

@@ -159,6 +159,7 @@ impl Dialer {
             certificate,
             auth_method,
             security: Some(security),
+            hops: Vec::new(),
         };
         Ok(Dialed { conn, info })
     }

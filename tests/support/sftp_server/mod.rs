@@ -267,6 +267,11 @@ impl SftpServer {
         self.shared.counters.sent()
     }
 
+    /// `direct-tcpip` channels opened through this server (as a jump host).
+    pub fn forwards(&self) -> u64 {
+        self.shared.counters.forwards()
+    }
+
     /// SFTP sessions (subsystem channels) opened, all connections together.
     pub fn sftp_sessions(&self) -> u64 {
         self.shared.counters.sessions()
