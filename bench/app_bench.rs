@@ -351,6 +351,7 @@ fn history(count: u64) -> anyhow::Result<serde_json::Value> {
                 finished_us: Some(finished),
                 duration_ms: 900,
                 run_id: None,
+                segments: Vec::new(),
             }
         })
         .collect();

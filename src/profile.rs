@@ -76,6 +76,42 @@ impl fmt::Display for HostKeyPolicy {
     }
 }
 
+/// A jump host given as `user@host[:port]` (the user defaults to `default_user`): an SFTP
+/// profile named after it that logs in with the agent and the default keys.
+pub fn jump_address(entry: &str, default_user: &str) -> Option<Profile> {
+    let (user, rest) = match entry.rsplit_once('@') {
+        Some((user, rest)) if !user.is_empty() => (user, rest),
+        Some(_) => return None,
+        None => (default_user, entry),
+    };
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, port.parse().ok()?),
+                None if after.is_empty() => (host, 22),
+                None => return None,
+            }
+        }
+        None => match rest.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().ok()?),
+            None => (rest, 22),
+        },
+    };
+    let valid = |text: &str| {
+        !text.is_empty()
+            && !text
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    };
+    if !valid(host) || !valid(user) || port == 0 {
+        return None;
+    }
+    let mut profile = Profile::new(entry, Protocol::Sftp, host, port, user);
+    profile.agent = true;
+    Some(profile)
+}
+
 /// A saved server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -111,6 +147,10 @@ pub struct Profile {
     /// logs); hashes then come from the `check-file` extension where offered, or read-backs.
     #[serde(default)]
     pub no_exec: bool,
+    /// SFTP: jump hosts to go through, in order: another profile's name, or `user@host[:port]`
+    /// (logged in with the agent and the default keys).
+    #[serde(default)]
+    pub jump: Vec<String>,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -163,6 +203,7 @@ impl Profile {
             cert_pin: None,
             charset: None,
             no_exec: false,
+            jump: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -371,6 +412,28 @@ pub fn local_user() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jump_addresses_read_like_ssh() {
+        let hop = jump_address("ops@gw.example.net:2222", "me").expect("parsed");
+        assert_eq!(
+            (hop.user.as_str(), hop.host.as_str(), hop.port),
+            ("ops", "gw.example.net", 2222)
+        );
+        assert!(hop.agent);
+        let hop = jump_address("gw", "me").expect("parsed");
+        assert_eq!(
+            (hop.user.as_str(), hop.host.as_str(), hop.port),
+            ("me", "gw", 22)
+        );
+        let hop = jump_address("root@[::1]:22", "me").expect("parsed");
+        assert_eq!(hop.host, "::1");
+        for bad in [
+            "", "@gw", "ops@", "ops@gw:x", "ops@gw:0", "a b@gw", "ops@[::1",
+        ] {
+            assert!(jump_address(bad, "me").is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_full_url() {

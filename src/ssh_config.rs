@@ -1,6 +1,7 @@
 //! Reading `~/.ssh/config` to import hosts as SFTP profiles: `Host` blocks with OpenSSH's
 //! first-value-wins rule, wildcard and negated patterns, `Include` (with globs, relative to
-//! `~/.ssh`), and the `HostName`, `User`, `Port` and `IdentityFile` keywords.
+//! `~/.ssh`), and the `HostName`, `User`, `Port`, `IdentityFile` and `ProxyJump` keywords (a
+//! `ProxyCommand` cannot be mapped and is reported).
 
 use crate::profile::{Profile, Protocol, local_user, parse_port, validate_name};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ pub struct SshHost {
     pub user: Option<String>,
     pub port: Option<String>,
     pub identity_file: Option<PathBuf>,
+    /// `ProxyJump`: jump hosts, comma-separated (`none`: none).
+    pub proxy_jump: Option<String>,
+    /// `ProxyCommand`, which ferry cannot run.
+    pub proxy_command: Option<String>,
 }
 
 /// What reading the config found.
@@ -59,7 +64,14 @@ pub fn read(path: &Path, ssh_dir: &Path) -> Result<SshConfig, SshConfigError> {
         for pattern in &block.patterns {
             if is_concrete(pattern) {
                 if !config.hosts.iter().any(|h| &h.alias == pattern) {
-                    config.hosts.push(resolve(pattern, &blocks));
+                    let host = resolve(pattern, &blocks);
+                    if let (Some(command), None) = (&host.proxy_command, &host.proxy_jump) {
+                        config.notes.push(format!(
+                            "{pattern}: `ProxyCommand {command}` cannot be mapped; imported \
+                             as a direct connection (give it --jump if it needs one)"
+                        ));
+                    }
+                    config.hosts.push(host);
                 }
             } else if pattern != "*" && !config.skipped_patterns.contains(pattern) {
                 config.skipped_patterns.push(pattern.clone());
@@ -185,6 +197,8 @@ fn resolve(alias: &str, blocks: &[Block]) -> SshHost {
         user: None,
         port: None,
         identity_file: None,
+        proxy_jump: None,
+        proxy_command: None,
     };
     let mut hostname = None;
     for block in blocks
@@ -198,6 +212,12 @@ fn resolve(alias: &str, blocks: &[Block]) -> SshHost {
                 "port" if host.port.is_none() => host.port = Some(value.clone()),
                 "identityfile" if host.identity_file.is_none() => {
                     host.identity_file = Some(PathBuf::from(value));
+                }
+                "proxyjump" if host.proxy_jump.is_none() && host.proxy_command.is_none() => {
+                    host.proxy_jump = Some(value.clone());
+                }
+                "proxycommand" if host.proxy_jump.is_none() && host.proxy_command.is_none() => {
+                    host.proxy_command = Some(value.clone());
                 }
                 _ => {}
             }
@@ -300,7 +320,22 @@ pub fn to_profile(host: &SshHost) -> Result<Profile, String> {
     let mut profile = Profile::new(&host.alias, Protocol::Sftp, &host.hostname, port, &user);
     profile.agent = host.identity_file.is_none();
     profile.key_file = host.identity_file.clone();
+    profile.jump = jumps(host.proxy_jump.as_deref());
     Ok(profile)
+}
+
+/// `ProxyJump`'s hops as ferry names them: another imported host's alias stays a profile name,
+/// `[user@]host[:port]` stays an address (an `ssh://` prefix dropped).
+fn jumps(proxy_jump: Option<&str>) -> Vec<String> {
+    match proxy_jump {
+        None => Vec::new(),
+        Some(value) if value.eq_ignore_ascii_case("none") => Vec::new(),
+        Some(value) => value
+            .split(',')
+            .map(|hop| hop.trim().trim_start_matches("ssh://").to_string())
+            .filter(|hop| !hop.is_empty())
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -337,5 +372,35 @@ mod tests {
         assert_eq!(db.hostname, "db.internal");
         assert_eq!(db.user, None);
         assert_eq!(config.skipped_patterns, vec!["!db".to_string()]);
+    }
+
+    #[test]
+    fn proxy_jump_becomes_jump_hosts_and_proxy_command_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        std::fs::write(
+            &file,
+            "Host bastion\n  HostName 203.0.113.1\n\
+             Host inner\n  ProxyJump bastion,ssh://ops@10.1.0.1:2222\n\
+             Host odd\n  ProxyCommand nc -X 5 -x proxy:1080 %h %p\n\
+             Host plain\n  ProxyJump none\n",
+        )
+        .unwrap();
+        let config = read(&file, dir.path()).unwrap();
+        let profile = |alias: &str| {
+            let host = config.hosts.iter().find(|h| h.alias == alias).unwrap();
+            to_profile(host).unwrap()
+        };
+        assert_eq!(profile("inner").jump, ["bastion", "ops@10.1.0.1:2222"]);
+        assert!(profile("plain").jump.is_empty());
+        assert!(profile("odd").jump.is_empty());
+        assert!(
+            config
+                .notes
+                .iter()
+                .any(|n| n.contains("odd") && n.contains("ProxyCommand")),
+            "{:?}",
+            config.notes
+        );
     }
 }

@@ -65,6 +65,9 @@ pub enum ProfileCommand {
         /// Allow exec requests again (undoes --no-exec).
         #[arg(long, conflicts_with = "no_exec")]
         allow_exec: bool,
+        /// Connect directly again, through no jump host.
+        #[arg(long, conflicts_with = "jump")]
+        no_jump: bool,
         #[command(flatten)]
         options: ProfileOptions,
     },
@@ -129,6 +132,10 @@ pub struct ProfileOptions {
     /// from the check-file extension where offered, small files are read back).
     #[arg(long)]
     pub no_exec: bool,
+    /// SFTP: go through this jump host: another SFTP profile's name, or user@host[:port] (agent
+    /// and default keys). Repeat for a chain, first hop first; replaces the profile's list.
+    #[arg(long, value_name = "NAME|USER@HOST[:PORT]")]
+    pub jump: Vec<String>,
 }
 
 pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
@@ -151,6 +158,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
             no_agent,
             no_local_dir,
             allow_exec,
+            no_jump,
             options,
         } => {
             let edits = Edits {
@@ -162,6 +170,7 @@ pub fn run(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
                 no_agent,
                 no_local_dir,
                 allow_exec,
+                no_jump,
             };
             edit(ctx, &name, edits, options)?
         }
@@ -264,6 +273,13 @@ fn apply_options(profile: &mut Profile, options: &ProfileOptions) -> anyhow::Res
         require_sftp(profile, "--no-exec")?;
         profile.no_exec = true;
     }
+    if !options.jump.is_empty() {
+        require_sftp(profile, "--jump")?;
+        if let Some(own) = options.jump.iter().find(|hop| **hop == profile.name) {
+            bail!("--jump {own}: a profile cannot be its own jump host");
+        }
+        profile.jump = options.jump.clone();
+    }
     if let Some(key) = &options.key {
         require_sftp(profile, "--key")?;
         let key = std::path::absolute(key)?;
@@ -344,6 +360,7 @@ struct Edits {
     no_agent: bool,
     no_local_dir: bool,
     allow_exec: bool,
+    no_jump: bool,
 }
 
 fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> anyhow::Result<()> {
@@ -381,6 +398,9 @@ fn edit(ctx: &Context, name: &str, edits: Edits, options: ProfileOptions) -> any
     }
     if edits.allow_exec {
         profile.no_exec = false;
+    }
+    if edits.no_jump {
+        profile.jump.clear();
     }
     let secrets = apply_options(&mut profile, &options)?;
     seal_secrets(ctx, &store, &mut profile, secrets)?;

@@ -29,6 +29,7 @@ pub struct ProfileView {
     pub cert_pin: Option<String>,
     pub charset: Option<String>,
     pub no_exec: bool,
+    pub jump: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -55,6 +56,7 @@ impl From<&Profile> for ProfileView {
             cert_pin: p.cert_pin.clone(),
             charset: p.charset.clone(),
             no_exec: p.no_exec,
+            jump: p.jump.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -160,6 +162,10 @@ pub(super) fn show(ctx: &Context, name: &str, json: bool) -> anyhow::Result<()> 
         (
             "exec requests",
             if view.no_exec { "never" } else { "allowed" }.to_string(),
+        ),
+        (
+            "jump hosts",
+            or_dash((!view.jump.is_empty()).then(|| view.jump.join(" -> "))),
         ),
     ];
     for (label, value) in rows {

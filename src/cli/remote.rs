@@ -148,6 +148,21 @@ fn print_test(report: &TestReport) {
         eprintln!("ferry: {}", shown(&err.message));
         return;
     }
+    for (index, hop) in report.hops.iter().enumerate() {
+        let key = hop
+            .host_key
+            .as_ref()
+            .map(|(kind, fingerprint)| format!("{kind} {fingerprint}"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:12} {} ({}) in {} ms, host key {}",
+            format!("jump {}:", index + 1),
+            shown(&hop.name),
+            shown(&hop.address),
+            hop.millis,
+            shown(&key)
+        );
+    }
     println!(
         "connected to {} ({}) in {} ms",
         report.profile,

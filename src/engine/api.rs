@@ -339,6 +339,9 @@ pub struct TestReport {
     pub home: Option<String>,
     pub free_bytes: Option<u64>,
     pub error: Option<Failure>,
+    /// The jump hosts passed on the way, first to last.
+    #[serde(default)]
+    pub hops: Vec<crate::remote::HopInfo>,
 }
 
 /// A profile as front ends see it: sealed secrets left out, only whether each is set.

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{BatchSummary, Event, Failure, Response};
 use super::{Shared, lock};
-use crate::profile::{Profile, ProfileSecret};
-use crate::remote::{ConnectOptions, Credentials, ErrorKind, RemoteError, endpoint_of};
+use crate::profile::{Profile, ProfileSecret, Protocol};
+use crate::remote::{ConnectOptions, Credentials, ErrorKind, Hop, RemoteError, endpoint_of};
 use crate::transfer::limit::RateLimiter;
 use crate::transfer::model::{
     Direction, ItemKind, Transfer, TransferRequest, TransferState, now_us,
@@ -291,6 +291,7 @@ async fn add_items(
                 finished_us: None,
                 duration_ms: 0,
                 run_id: None,
+                segments: Vec::new(),
             };
             if let Some(error) = item.error {
                 // The file log escapes what the server's text holds (`logging`).
@@ -429,7 +430,56 @@ impl Shared {
             };
             RemoteError::new(kind, &Default::default(), e.to_string())
         })?;
-        let endpoint = endpoint_of(&profile);
+        let credentials = self.open_secrets(&profile)?;
+        let mut options = self.connect_options(&profile);
+        for entry in &profile.jump {
+            let hop = self.hop(entry, &profile).await?;
+            options.jumps.push(hop);
+        }
+        Ok((profile, credentials, options))
+    }
+
+    /// A jump host of `target`: another profile by name, or `user@host[:port]` logged in
+    /// with the agent and default keys under the target's host-key policy.
+    async fn hop(self: &Arc<Self>, entry: &str, target: &Profile) -> Result<Hop, RemoteError> {
+        let owned = entry.to_string();
+        match self.store(move |s| s.profile(&owned)).await {
+            Ok(profile) if profile.protocol == Protocol::Sftp => Ok(Hop {
+                credentials: self.open_secrets(&profile)?,
+                host_key_policy: self.host_key_policy.unwrap_or(profile.host_key_policy),
+                profile,
+            }),
+            Ok(profile) => Err(RemoteError::new(
+                ErrorKind::Invalid,
+                &endpoint_of(target),
+                format!("jump host {}: not an SFTP profile", profile.name),
+            )),
+            Err(crate::store::StoreError::NoProfile(_)) => {
+                let profile =
+                    crate::profile::jump_address(entry, &target.user).ok_or_else(|| {
+                        RemoteError::new(
+                            ErrorKind::Invalid,
+                            &endpoint_of(target),
+                            format!("jump host {entry}: neither a profile nor user@host[:port]"),
+                        )
+                    })?;
+                Ok(Hop {
+                    profile,
+                    credentials: Credentials::default(),
+                    host_key_policy: self.host_key_policy.unwrap_or(target.host_key_policy),
+                })
+            }
+            Err(err) => Err(RemoteError::new(
+                ErrorKind::LocalIo,
+                &endpoint_of(target),
+                err.to_string(),
+            )),
+        }
+    }
+
+    /// A profile's sealed secrets, opened with the vault key.
+    fn open_secrets(&self, profile: &Profile) -> Result<Credentials, RemoteError> {
+        let endpoint = endpoint_of(profile);
         let mut credentials = Credentials::default();
         for secret in ProfileSecret::ALL {
             let Some(sealed) = profile.sealed(secret) else {
@@ -450,8 +500,7 @@ impl Shared {
                 ProfileSecret::KeyPassphrase => credentials.key_passphrase = Some(plain),
             }
         }
-        let options = self.connect_options(&profile);
-        Ok((profile, credentials, options))
+        Ok(credentials)
     }
 
     /// How to connect to `profile`, with this engine's questions as the prompt.
@@ -466,6 +515,7 @@ impl Shared {
             known_hosts: self.known_hosts.clone(),
             prompt: super::questions::prompt_for(self, &profile.name),
             in_flight_bytes: self.in_flight_bytes(),
+            jumps: Vec::new(),
         }
     }
 }

@@ -222,6 +222,7 @@ pub(crate) async fn test(shared: &Arc<Shared>, name: &str) -> Response {
             report.certificate = info.certificate.map(|(s, f)| format!("{s} (SHA-256 {f})"));
             report.auth_method = Some(info.auth_method);
             report.security = info.security;
+            report.hops = info.hops;
             report.home = Some(home);
             report.free_bytes = free;
         }

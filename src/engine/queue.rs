@@ -51,6 +51,7 @@ impl Item {
         let progress = Arc::new(Progress::default());
         progress.done.store(record.offset, Ordering::Relaxed);
         progress.total.store(record.source_size, Ordering::Relaxed);
+        *progress.segments.lock().unwrap_or_else(|p| p.into_inner()) = record.segments.clone();
         Item {
             sent_base: record.bytes_sent,
             fresh: false,
@@ -73,6 +74,12 @@ impl Item {
     pub fn sync_counters(&mut self) {
         self.record.offset = self.progress.done.load(Ordering::Relaxed);
         self.record.bytes_sent = self.sent_base + self.progress.sent.load(Ordering::Relaxed);
+        self.record.segments = self
+            .progress
+            .segments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let total = self.progress.total.load(Ordering::Relaxed);
         if total > 0 {
             self.record.source_size = total;

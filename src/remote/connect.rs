@@ -27,6 +27,16 @@ pub struct ConnectOptions {
     pub prompt: Arc<dyn TrustPrompt>,
     /// Bytes a stream may keep in flight (read-ahead, unacknowledged writes): bounds memory.
     pub in_flight_bytes: usize,
+    /// SFTP jump hosts to go through, first to last (empty: connect directly).
+    pub jumps: Vec<Hop>,
+}
+
+/// A jump host on the way to a server: its address, login and host-key policy.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    pub profile: Profile,
+    pub credentials: Credentials,
+    pub host_key_policy: HostKeyPolicy,
 }
 
 impl ConnectOptions {

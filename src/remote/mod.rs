@@ -21,7 +21,7 @@ pub mod trust;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use connect::{ConnectOptions, Credentials, connect, endpoint_of};
+pub use connect::{ConnectOptions, Credentials, Hop, connect, endpoint_of};
 pub use entry::{Entry, EntryKind};
 pub use error::{Endpoint, ErrorKind, IoSide, RemoteError};
 
@@ -59,6 +59,21 @@ pub struct SessionInfo {
     pub auth_method: String,
     /// TLS, cipher or other notes about the channel.
     pub security: Option<String>,
+    /// The jump hosts the connection went through, first to last.
+    #[serde(default)]
+    pub hops: Vec<HopInfo>,
+}
+
+/// One jump host of a connection, for `ferry test`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HopInfo {
+    /// The profile name, or `user@host[:port]` as given.
+    pub name: String,
+    pub address: String,
+    /// SSH host key: type and SHA256 fingerprint.
+    pub host_key: Option<(String, String)>,
+    /// Time to reach, check and log in to this hop.
+    pub millis: u64,
 }
 
 /// A connected file system. Paths are absolute or relative to the login directory, `/`-separated.
@@ -100,6 +115,30 @@ pub trait Remote: Send + Sync {
     async fn read_from(&self, path: &str, offset: u64) -> Result<Box<dyn ReadStream>>;
     /// Writes a file from `offset`: 0 creates or truncates, more continues an existing file.
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
+    /// Streams `offset..end` of a file (a range of a segmented copy); the stream may run past
+    /// `end` where the protocol cannot stop it, so the caller stops reading there.
+    async fn read_range(&self, path: &str, offset: u64, _end: u64) -> Result<Box<dyn ReadStream>> {
+        self.read_from(path, offset).await
+    }
+    /// Writes into an existing file from `offset`, leaving the rest of it as it is (one range of
+    /// a segmented copy). Only where [`Remote::open_channel`] or [`Remote::is_local`] says so.
+    async fn write_range(&self, path: &str, _offset: u64) -> Result<Box<dyn WriteStream>> {
+        Err(RemoteError::new(
+            ErrorKind::Unsupported,
+            self.endpoint(),
+            "writing one range of a file",
+        )
+        .at(path))
+    }
+    /// The link's round trip as measured when the session opened, where known.
+    fn round_trip(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Another session on the same connection with a flow-control window of its own (SFTP:
+    /// one more channel), for the ranges of a segmented copy; None where there is no such thing.
+    async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
+        Ok(None)
+    }
     /// Writes a whole small file (created or truncated), dated and closed, in as few round
     /// trips as the protocol allows; with `read_back`, also reads back what the server then
     /// holds. The default takes the stream path.

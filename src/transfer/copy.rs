@@ -124,6 +124,8 @@ pub struct Progress {
     pub sent: AtomicU64,
     /// Times `done` went back (a restart from an earlier offset), each one announced.
     pub restarts: AtomicU32,
+    /// A segmented copy's ranges (`done` is then their sum); empty for one stream.
+    pub segments: std::sync::Mutex<Vec<super::model::Segment>>,
 }
 
 impl Progress {
@@ -190,11 +192,23 @@ impl FileCopy<'_> {
 
     /// Copies through `target` (continuing it when `resume`), verifies, dates and renames.
     pub(super) async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
+        if let Some(count) = super::segments::ranges_for(self) {
+            return self.copy_segmented(target, resume, count).await;
+        }
+        // A part written in ranges may have holes: its size says nothing, so start over.
+        let segmented_before = {
+            let mut segments = self
+                .progress
+                .segments
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            !std::mem::take(&mut *segments).is_empty()
+        };
         let target = target.to_string();
         let size = self.source.size;
         // A small upload starts over rather than resume: that costs less than asking.
         let whole = size <= WHOLE_LIMIT && !self.dst.is_local();
-        let offset = if resume && !whole {
+        let offset = if resume && !whole && !segmented_before {
             resume_offset(self.dst, &target, size).await?
         } else {
             0
@@ -219,7 +233,7 @@ impl FileCopy<'_> {
     }
 
     /// Dates the copy where the write did not, and renames it into place.
-    async fn conclude(
+    pub(super) async fn conclude(
         &self,
         target: &str,
         dated: bool,
@@ -302,7 +316,7 @@ impl FileCopy<'_> {
 
     /// Whether hashing the stream can pay off: small files are read back; larger ones need a
     /// remote side that can hash (an FTP server without `HASH` cannot).
-    fn can_compare_hashes(&self) -> bool {
+    pub(super) fn can_compare_hashes(&self) -> bool {
         let remote = if self.dst.is_local() {
             self.src
         } else {
@@ -389,17 +403,23 @@ impl FileCopy<'_> {
                 growing.advance(offset + writer.confirmed()).await;
             }
             written += len;
-            self.progress.done.store(written, Ordering::Relaxed);
+            // Only confirmed bytes count as done: what a retry continues from, and what tells
+            // the retry budget an attempt made progress.
+            self.progress
+                .done
+                .store(offset + writer.confirmed(), Ordering::Relaxed);
             self.progress.sent.fetch_add(len, Ordering::Relaxed);
         }
         drop(reader);
         let mtime = self.source.mtime.filter(|_| self.options.preserve_mtime);
-        writer
+        let dated = writer
             .finish(Finish {
                 sync: self.dst.is_local(),
                 mtime,
             })
-            .await
+            .await?;
+        self.progress.done.store(written, Ordering::Relaxed);
+        Ok(dated)
     }
 
     /// Feeds the first `offset` bytes to the hasher from whichever side is the local disk;
@@ -474,7 +494,7 @@ impl FileCopy<'_> {
     }
 
     /// The verdict on a copy; a failed one loses its part file.
-    async fn compare(
+    pub(super) async fn compare(
         &self,
         part: &str,
         size: u64,
@@ -520,7 +540,7 @@ pub(crate) async fn reject(dst: &dyn Remote, part: &str, detail: String) -> Remo
     .at(part)
 }
 
-async fn next_chunk(
+pub(super) async fn next_chunk(
     reader: &mut dyn ReadStream,
     cancel: &CancellationToken,
 ) -> Result<Option<Bytes>> {

@@ -13,3 +13,4 @@ pub mod model;
 pub mod plan;
 pub mod pool;
 pub mod retry;
+mod segments;

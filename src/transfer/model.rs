@@ -135,6 +135,18 @@ pub struct Transfer {
     /// A job run this transfer belongs to.
     #[serde(default)]
     pub run_id: Option<u64>,
+    /// The ranges of a segmented copy and how far each got (empty for one stream).
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+}
+
+/// One range of a file moved as its own stream (a segmented copy): `start..end`, of which
+/// `done` bytes from `start` are confirmed written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start: u64,
+    pub done: u64,
+    pub end: u64,
 }
 
 impl Transfer {
@@ -204,6 +216,7 @@ pub(crate) mod samples {
             finished_us: None,
             duration_ms: 0,
             run_id: None,
+            segments: Vec::new(),
         }
     }
 }

@@ -259,6 +259,7 @@ pub fn finished(id: u64, state: TransferState, name: &str) -> Transfer {
         finished_us: Some((NOW as u64 - 580) * 1_000_000),
         duration_ms: 900,
         run_id: None,
+        segments: Vec::new(),
     }
 }
 
@@ -359,6 +360,7 @@ pub fn tested_web(staged: &mut Staged) {
                     home: Some("/home/deploy".into()),
                     free_bytes: Some(78 << 30),
                     error: None,
+                    hops: Vec::new(),
                 }),
             }]
         },

@@ -5,6 +5,7 @@
 mod support;
 
 mod browse;
+mod jump;
 mod profiles;
 mod questions;
 mod relay;

@@ -81,6 +81,7 @@ fn queued(id: u64) -> Transfer {
         finished_us: None,
         duration_ms: 0,
         run_id: None,
+        segments: Vec::new(),
     }
 }
 

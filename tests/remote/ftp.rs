@@ -64,6 +64,7 @@ fn options() -> ConnectOptions {
         known_hosts: Arc::new(Mutex::new(known)),
         prompt: Arc::new(NoPrompt),
         in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
+        jumps: Vec::new(),
     }
 }
 

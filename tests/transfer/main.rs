@@ -15,3 +15,4 @@ mod other_servers;
 mod policies;
 mod real;
 mod resilience;
+mod segmented;

@@ -161,6 +161,7 @@ impl Dialer {
             certificate,
             auth_method,
             security: Some(security),
+            hops: Vec::new(),
         };
         Ok(Dialed { conn, info })
     }

@@ -295,6 +295,17 @@ impl Remote for LocalRemote {
         Ok(Box::new(LocalWriter::spawn(file, path, &self.endpoint)))
     }
 
+    async fn write_range(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
+        let file = self
+            .blocking(path, move |p| {
+                let mut file = OpenOptions::new().write(true).open(p)?;
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(file)
+            })
+            .await?;
+        Ok(Box::new(LocalWriter::spawn(file, path, &self.endpoint)))
+    }
+
     async fn sha256(&self, path: &str) -> Result<Option<String>> {
         self.blocking(path, |p| {
             let mut file = File::open(p)?;

@@ -192,11 +192,14 @@ fn host_key_preference(options: &ConnectOptions, host: &str, port: u16) -> Vec<A
 }
 
 /// Runs the SSH handshake on `stream`; a refused host key comes back as the trust error.
-pub(super) async fn handshake(
-    stream: TcpStream,
+pub(super) async fn handshake<S>(
+    stream: S,
     config: russh::client::Config,
     handler: ClientHandler,
-) -> Result<Handle<ClientHandler>> {
+) -> Result<Handle<ClientHandler>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let facts = handler.facts.clone();
     let endpoint = handler.endpoint.clone();
     // russh reads each packet with two exact reads (its length, then the rest): buffered, a

@@ -10,7 +10,8 @@
 //! `pipeline` their shared helpers), `check_file` (hashing through the extension), `exec`
 //! (hashing with a command on the server, unless the profile forbids exec), `growing`
 //! (hashing an upload while it is written), `whole` (a small file in two round trips),
-//! `gather` (many small files read whole at once), `errors` (classification).
+//! `gather` (many small files read whole at once), `jump` (through jump hosts), `errors`
+//! (classification).
 
 mod agent;
 mod attempt;
@@ -23,6 +24,7 @@ mod exec;
 mod gather;
 mod growing;
 mod handshake;
+mod jump;
 mod keys;
 mod ops;
 mod pipeline;
@@ -53,6 +55,10 @@ use crate::profile::Profile;
 pub struct SftpRemote {
     conn: Arc<Connection>,
     info: SessionInfo,
+    /// The jump hosts' sessions this connection goes through.
+    chain: Arc<jump::Chain>,
+    /// A further session on another's SSH connection: closing it leaves the connection up.
+    sibling: bool,
 }
 
 impl std::fmt::Debug for SftpRemote {
@@ -94,7 +100,7 @@ async fn establish(
     endpoint: &Endpoint,
     facts: &handshake::SharedFacts,
 ) -> Result<SftpRemote> {
-    let stream = connect::open_tcp(profile, endpoint).await?;
+    let (carrier, chain) = jump::through(profile, options, env).await?;
     let handler = ClientHandler {
         endpoint: endpoint.clone(),
         host: profile.host.clone(),
@@ -105,10 +111,16 @@ async fn establish(
         facts: facts.clone(),
     };
     let config = connect::client_config(options, &profile.host, profile.port);
-    let mut ssh = connect::handshake(stream, config, handler).await?;
+    let mut ssh = match carrier {
+        Some(channel) => connect::handshake(channel, config, handler).await?,
+        None => {
+            let stream = connect::open_tcp(profile, endpoint).await?;
+            connect::handshake(stream, config, handler).await?
+        }
+    };
     let auth_method = auth::authenticate(&mut ssh, profile, credentials, env, endpoint).await?;
     let conn = Connection::open(
-        ssh,
+        Arc::new(ssh),
         endpoint.clone(),
         options.timeout,
         options.in_flight_bytes,
@@ -128,12 +140,15 @@ async fn establish(
             certificate: None,
             auth_method,
             security: facts.security.clone(),
+            hops: chain.hops.clone(),
         }
     };
     tracing::info!(%endpoint, auth = %info.auth_method, "sftp connected");
     Ok(SftpRemote {
         conn: Arc::new(conn),
         info,
+        chain: Arc::new(chain),
+        sibling: false,
     })
 }
 
@@ -206,6 +221,36 @@ impl Remote for SftpRemote {
             .guard(ops::read_from(&self.conn, path, offset))
             .await?;
         Ok(Box::new(reader))
+    }
+
+    fn round_trip(&self) -> Option<std::time::Duration> {
+        Some(self.conn.round_trip)
+    }
+
+    async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
+        let sibling = self.conn.sibling().await?;
+        Ok(Some(Box::new(SftpRemote {
+            conn: Arc::new(sibling),
+            info: self.info.clone(),
+            chain: self.chain.clone(),
+            sibling: true,
+        })))
+    }
+
+    async fn read_range(&self, path: &str, offset: u64, end: u64) -> Result<Box<dyn ReadStream>> {
+        let reader = self
+            .conn
+            .guard(ops::read_range(&self.conn, path, offset, end))
+            .await?;
+        Ok(Box::new(reader))
+    }
+
+    async fn write_range(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
+        let writer = self
+            .conn
+            .guard(ops::write_range(&self.conn, path, offset))
+            .await?;
+        Ok(Box::new(writer))
     }
 
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
@@ -314,10 +359,14 @@ impl Remote for SftpRemote {
 
     async fn close(&self) {
         let _ = self.conn.sftp.close_session();
+        if self.sibling {
+            return;
+        }
         let _ = self
             .conn
             .ssh
             .disconnect(russh::Disconnect::ByApplication, "", "en")
             .await;
+        self.chain.close().await;
     }
 }

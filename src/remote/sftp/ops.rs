@@ -296,6 +296,38 @@ pub(super) async fn write_at(
     Ok(writer)
 }
 
+/// Opens an existing file to write at `offset` without cutting or truncating it: one range of
+/// a file written by several streams at once.
+pub(super) async fn write_range(
+    conn: &Arc<Connection>,
+    path: &str,
+    offset: u64,
+) -> Result<SftpWriter> {
+    let handle = conn
+        .sftp
+        .open(path, OpenFlags::WRITE, FileAttributes::default())
+        .await
+        .map_err(|err| conn.error(&err, path))?
+        .handle;
+    Ok(SftpWriter::new(conn.clone(), handle, path, offset))
+}
+
+/// Streams `offset..end` of a file.
+pub(super) async fn read_range(
+    conn: &Arc<Connection>,
+    path: &str,
+    offset: u64,
+    end: u64,
+) -> Result<SftpReader> {
+    let handle = conn
+        .sftp
+        .open(path, OpenFlags::READ, FileAttributes::default())
+        .await
+        .map_err(|err| conn.error(&err, path))?
+        .handle;
+    Ok(SftpReader::range(conn.clone(), handle, path, offset, end))
+}
+
 async fn exists(conn: &Connection, path: &str) -> bool {
     conn.sftp.lstat(path).await.is_ok()
 }

@@ -28,6 +28,8 @@ pub(super) struct SftpReader {
     size_hint: Option<u64>,
     in_flight: VecDeque<InFlight<Reply>>,
     done: bool,
+    /// Where a range read stops (no read goes past it).
+    end: Option<u64>,
 }
 
 impl SftpReader {
@@ -46,6 +48,29 @@ impl SftpReader {
             size_hint,
             in_flight: VecDeque::new(),
             done: false,
+            end: None,
+        };
+        reader.fill();
+        reader
+    }
+
+    /// A reader of `offset..end` only.
+    pub fn range(
+        conn: Arc<Connection>,
+        handle: String,
+        path: &str,
+        offset: u64,
+        end: u64,
+    ) -> SftpReader {
+        let mut reader = SftpReader {
+            conn,
+            handle: Some(handle),
+            path: path.to_string(),
+            next_offset: offset,
+            size_hint: Some(end),
+            in_flight: VecDeque::new(),
+            done: false,
+            end: Some(end),
         };
         reader.fill();
         reader
@@ -64,6 +89,9 @@ impl SftpReader {
     fn fill(&mut self) {
         let chunk = u64::from(self.conn.features.read_len);
         while self.in_flight.len() < self.conn.features.depth {
+            if self.end.is_some_and(|end| self.next_offset >= end) {
+                break;
+            }
             let len = match self.size_hint {
                 Some(size) if self.next_offset < size => chunk.min(size - self.next_offset),
                 // The read at the end offset: answered with end-of-file unless the file grew.
@@ -137,7 +165,7 @@ impl SftpReader {
             let rest = self.request(offset + got, len - got as u32);
             self.in_flight.push_front(rest);
         }
-        if self.size_hint.is_some_and(|size| offset >= size) {
+        if self.end.is_none() && self.size_hint.is_some_and(|size| offset >= size) {
             // The file grew since it was opened: read on to its real end.
             self.size_hint = None;
         }

@@ -96,7 +96,8 @@ impl Features {
 /// The shared state of one connection: every operation and stream holds an `Arc` of it.
 pub(super) struct Connection {
     pub endpoint: Endpoint,
-    pub ssh: Handle<ClientHandler>,
+    /// Shared by the sessions opened on the same SSH connection (`sibling`).
+    pub ssh: Arc<Handle<ClientHandler>>,
     pub sftp: Arc<RawSftpSession>,
     pub features: Features,
     /// Index of the hashing command that works on this server (`exec::TOOLS`), once known.
@@ -109,12 +110,16 @@ pub(super) struct Connection {
     pub whole_handles: tokio::sync::Semaphore,
     /// Cancelled when the server's side of the SFTP channel ends.
     ended: CancellationToken,
+    /// The time one small request took when the session opened: the link's round trip.
+    pub round_trip: Duration,
+    connect_timeout: Duration,
+    in_flight_bytes: usize,
 }
 
 impl Connection {
     /// Opens the `sftp` subsystem on a logged-in connection and negotiates its limits.
     pub async fn open(
-        ssh: Handle<ClientHandler>,
+        ssh: Arc<Handle<ClientHandler>>,
         endpoint: Endpoint,
         connect_timeout: Duration,
         in_flight_bytes: usize,
@@ -140,10 +145,16 @@ impl Connection {
             .init()
             .await
             .map_err(|err| session_error(&err, &endpoint))?;
+        // The first plain request measures the round trip on the way.
+        let asked = std::time::Instant::now();
         let limits = match version.extensions.contains_key(extensions::LIMITS) {
             true => sftp.limits().await.ok().map(Limits::from),
-            false => None,
+            false => {
+                let _ = sftp.stat(".").await;
+                None
+            }
         };
+        let round_trip = asked.elapsed();
         if let Some(limits) = limits {
             sftp.set_limits(limits);
         }
@@ -162,7 +173,29 @@ impl Connection {
             check_file: AtomicBool::new(features.check_file.is_some()),
             whole_handles: tokio::sync::Semaphore::new(features.whole_handles),
             ended,
+            round_trip,
+            connect_timeout,
+            in_flight_bytes,
         })
+    }
+
+    /// Another SFTP session on the same SSH connection: its own channel, so its own window
+    /// (on a long link one channel moves at most a window per round trip).
+    pub async fn sibling(&self) -> Result<Connection> {
+        let sibling = Connection::open(
+            self.ssh.clone(),
+            self.endpoint.clone(),
+            self.connect_timeout,
+            self.in_flight_bytes,
+        )
+        .await?;
+        if !self.exec_works() {
+            sibling.exec_refused();
+        }
+        if !self.check_file_works() {
+            sibling.check_file_failed();
+        }
+        Ok(sibling)
     }
 
     /// Whether exec requests may still be sent on this connection.

@@ -102,6 +102,7 @@ impl Trust {
             known_hosts: Arc::new(Mutex::new(KnownHosts::load(self.file(), vec![]).unwrap())),
             prompt: self.prompt.clone(),
             in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
+            jumps: Vec::new(),
         }
     }
 }

@@ -273,6 +273,16 @@ impl SftpServer {
         self.shared.counters.sent()
     }
 
+    /// `direct-tcpip` channels opened through this server (as a jump host).
+    pub fn forwards(&self) -> u64 {
+        self.shared.counters.forwards()
+    }
+
+    /// SFTP sessions (subsystem channels) opened, all connections together.
+    pub fn sftp_sessions(&self) -> u64 {
+        self.shared.counters.sessions()
+    }
+
     /// Exec requests received (refused ones too).
     pub fn exec_requests(&self) -> u64 {
         self.shared.counters.execs()

@@ -1,5 +1,6 @@
 //! The russh server side of one connection: which logins succeed, which channel
-//! requests are served (the `sftp` subsystem and a few exec commands), nothing else.
+//! requests are served (the `sftp` subsystem, a few exec commands, and `direct-tcpip`
+//! forwarding to loopback addresses, so the server can be a jump host), nothing else.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -166,6 +167,7 @@ impl russh::server::Handler for SshConnection {
             return session.channel_failure(channel_id);
         };
         session.channel_success(channel_id)?;
+        self.shared.counters.session_opened();
         let handler = FsHandler::new(self.shared.clone(), self.conn.clone());
         tokio::spawn(wire::serve(
             channel,
@@ -192,6 +194,35 @@ impl russh::server::Handler for SshConnection {
         session.channel_success(channel_id)?;
         let command = String::from_utf8_lossy(data).into_owned();
         tokio::spawn(exec::run(channel, command, self.shared.clone()));
+        Ok(())
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let target = (host_to_connect.to_string(), port_to_connect as u16);
+        let loopback = matches!(target.0.as_str(), "127.0.0.1" | "localhost" | "::1");
+        let connected = match loopback {
+            true => tokio::net::TcpStream::connect(target).await.ok(),
+            false => None,
+        };
+        let Some(mut stream) = connected else {
+            reply.reject(russh::ChannelOpenFailure::ConnectFailed).await;
+            return Ok(());
+        };
+        reply.accept().await;
+        self.shared.counters.forward_opened();
+        tokio::spawn(async move {
+            let mut forwarded = channel.into_stream();
+            let _ = tokio::io::copy_bidirectional(&mut forwarded, &mut stream).await;
+        });
         Ok(())
     }
 

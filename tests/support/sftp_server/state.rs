@@ -29,6 +29,8 @@ pub(super) struct Counters {
     sent: AtomicU64,
     connections: AtomicU64,
     execs: AtomicU64,
+    sessions: AtomicU64,
+    forwards: AtomicU64,
 }
 
 impl Counters {
@@ -37,6 +39,18 @@ impl Counters {
     }
     pub fn add_sent(&self, n: u64) {
         self.sent.fetch_add(n, SeqCst);
+    }
+    pub fn forward_opened(&self) {
+        self.forwards.fetch_add(1, SeqCst);
+    }
+    pub fn forwards(&self) -> u64 {
+        self.forwards.load(SeqCst)
+    }
+    pub fn session_opened(&self) {
+        self.sessions.fetch_add(1, SeqCst);
+    }
+    pub fn sessions(&self) -> u64 {
+        self.sessions.load(SeqCst)
     }
     pub fn exec_requested(&self) {
         self.execs.fetch_add(1, SeqCst);

@@ -1,0 +1,212 @@
+//! Large files over a long link move in ranges over several SFTP channels of one connection:
+//! through a relay that adds a fixed delay each way, uploads and downloads arrive identical and
+//! verified as whole files, and a connection cut during the copy resumes every range (no more
+//! than 1.25x the file's bytes sent in all).
+
+use std::time::Duration;
+
+use ferry::engine::EngineClient;
+use ferry::engine::api::Request;
+use ferry::profile::Protocol;
+use ferry::transfer::copy::Verification;
+use ferry::transfer::model::{Direction, Transfer, TransferState};
+
+use crate::support::engine::{
+    EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
+};
+use crate::support::relay::Relay;
+use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+
+const MIB: u64 = 1 << 20;
+/// Each way: a 20 ms round trip, long enough to be worth three ranges.
+const ONE_WAY: Duration = Duration::from_millis(10);
+
+async fn run(client: &EngineClient, direction: Direction, source: &str, target: &str) -> Transfer {
+    let mut watch = client.subscribe(false);
+    let batch = enqueue(client, request(direction, "srv", &[source], target, false)).await;
+    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;
+    assert_eq!(summaries[0].done, 1, "{summaries:?} {events:?}");
+    let record = history(client, 10, false)
+        .await
+        .into_iter()
+        .find(|t| t.batch == batch)
+        .expect("in history");
+    assert_eq!(record.state, TransferState::Done, "{record:?}");
+    assert!(record.segments.is_empty(), "ranges are forgotten once done");
+    record
+}
+
+fn engine_through(relay: &Relay) -> (EngineFixture, EngineClient) {
+    let fx = EngineFixture::new(|_| {});
+    fx.add_profile(
+        "srv",
+        Protocol::Sftp,
+        relay.port(),
+        DEFAULT_USER,
+        DEFAULT_PASSWORD,
+    );
+    let client = fx.start();
+    (fx, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_files_move_in_ranges_over_a_long_link() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let (fx, client) = engine_through(&relay);
+    let size = 96 * MIB;
+    let file = fx.local("up").join("big.bin");
+    random_file(&file, size as usize, 12);
+    let hash = sha256_file(&file);
+
+    let sessions = server.sftp_sessions();
+    let up = run(
+        &client,
+        Direction::Upload,
+        file.to_str().expect("utf8"),
+        "/",
+    )
+    .await;
+    assert!(
+        server.sftp_sessions() >= sessions + 3,
+        "the ranges had channels of their own"
+    );
+    assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
+    assert!(!server.root().join("big.bin.ferry-part").exists());
+
+    let down = fx.local("down");
+    let record = run(
+        &client,
+        Direction::Download,
+        "/big.bin",
+        down.to_str().expect("utf8"),
+    )
+    .await;
+    assert_eq!(
+        record.verification,
+        Some(Verification::Sha256(hash.clone()))
+    );
+    assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    client.request(Request::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_during_a_segmented_copy_resumes_every_range() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let (fx, client) = engine_through(&relay);
+    let size = 128 * MIB;
+    let file = fx.local("up").join("big.bin");
+    random_file(&file, size as usize, 13);
+    let hash = sha256_file(&file);
+
+    relay.cut_after([40 * MIB, 50 * MIB]);
+    let before = server.bytes_received();
+    let up = run(
+        &client,
+        Direction::Upload,
+        file.to_str().expect("utf8"),
+        "/",
+    )
+    .await;
+    assert_eq!(relay.cuts(), 2);
+    assert!(up.attempts >= 3, "{up:?}");
+    let received = server.bytes_received() - before;
+    assert!(
+        received <= size + size / 4,
+        "the server received {received} bytes"
+    );
+    assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
+
+    relay.cut_after([40 * MIB, 50 * MIB]);
+    let before = server.bytes_sent();
+    let down = fx.local("down");
+    let record = run(
+        &client,
+        Direction::Download,
+        "/big.bin",
+        down.to_str().expect("utf8"),
+    )
+    .await;
+    assert_eq!(relay.cuts(), 4);
+    let sent = server.bytes_sent() - before;
+    assert!(sent <= size + size / 4, "the server sent {sent} bytes");
+    assert_eq!(
+        record.verification,
+        Some(Verification::Sha256(hash.clone()))
+    );
+    assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    client.request(Request::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sshd_takes_ranges_over_a_long_link() {
+    use crate::support::real_servers::{
+        RealSshd, SshdOptions, skip_without_real_servers, test_user,
+    };
+    if skip_without_real_servers() {
+        return;
+    }
+    let sshd = RealSshd::start(SshdOptions::default());
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], sshd.port()));
+    let relay = Relay::start(address, ONE_WAY).await;
+    let user = test_user();
+    let fx = EngineFixture::new(|_| {});
+    fx.add_profile(
+        "srv",
+        Protocol::Sftp,
+        relay.port(),
+        &user.name,
+        &user.password,
+    );
+    let client = fx.start();
+    let target = sshd.scratch_dir().join("ranges");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    std::os::unix::fs::chown(&target, Some(user.uid), Some(user.gid)).expect("chown");
+    let size = 96 * MIB;
+    let file = fx.local("up").join("big.bin");
+    random_file(&file, size as usize, 14);
+    let hash = sha256_file(&file);
+
+    relay.cut_after([30 * MIB]);
+    let up = run(
+        &client,
+        Direction::Upload,
+        file.to_str().expect("utf8"),
+        target.to_str().expect("utf8"),
+    )
+    .await;
+    assert_eq!(relay.cuts(), 1);
+    assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(sha256_file(&target.join("big.bin")), hash);
+    assert!(
+        up.bytes_sent <= size + size / 4,
+        "{} bytes sent",
+        up.bytes_sent
+    );
+
+    relay.cut_after([30 * MIB]);
+    let down = fx.local("down");
+    let source = target.join("big.bin");
+    let record = run(
+        &client,
+        Direction::Download,
+        source.to_str().expect("utf8"),
+        down.to_str().expect("utf8"),
+    )
+    .await;
+    assert_eq!(relay.cuts(), 2);
+    assert_eq!(
+        record.verification,
+        Some(Verification::Sha256(hash.clone()))
+    );
+    assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    assert!(
+        record.bytes_sent <= size + size / 4,
+        "{} bytes sent",
+        record.bytes_sent
+    );
+    client.request(Request::Shutdown).await;
+}
