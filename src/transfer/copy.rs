@@ -386,29 +386,46 @@ impl FileCopy<'_> {
         let mut reader = self.src.read_from(self.src_path, offset).await?;
         let mut writer = self.dst.write_at(target, offset).await?;
         let mut written = offset;
-        while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
-            for limit in &self.options.limits {
-                limit.acquire(chunk.len() as u64).await;
+        let moved: Result<()> = async {
+            while let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? {
+                for limit in &self.options.limits {
+                    limit.acquire(chunk.len() as u64).await;
+                }
+                if let Some(h) = hasher.as_mut() {
+                    h.update(chunk.clone()).await;
+                }
+                let len = chunk.len() as u64;
+                tokio::select! {
+                    biased;
+                    () = self.cancel.cancelled() => return Err(cancelled(self.dst, target)),
+                    result = writer.write(chunk) => result?,
+                }
+                if let Some(growing) = growing.as_mut() {
+                    growing.advance(offset + writer.confirmed()).await;
+                }
+                written += len;
+                // Only confirmed bytes count as done: what a retry continues from, and what
+                // tells the retry budget an attempt made progress.
+                self.progress
+                    .done
+                    .store(offset + writer.confirmed(), Ordering::Relaxed);
+                self.progress.sent.fetch_add(len, Ordering::Relaxed);
             }
-            if let Some(h) = hasher.as_mut() {
-                h.update(chunk.clone()).await;
+            Ok(())
+        }
+        .await;
+        if let Err(err) = moved {
+            if self.dst.is_local() {
+                // What was handed to the disk writer lands before anyone reads the part file's
+                // size: a retry then continues after it instead of fetching it again (and
+                // racing the writer over the same bytes).
+                let drained = writer.finish(Finish {
+                    sync: false,
+                    mtime: None,
+                });
+                let _ = drained.await;
             }
-            let len = chunk.len() as u64;
-            tokio::select! {
-                biased;
-                () = self.cancel.cancelled() => return Err(cancelled(self.dst, target)),
-                result = writer.write(chunk) => result?,
-            }
-            if let Some(growing) = growing.as_mut() {
-                growing.advance(offset + writer.confirmed()).await;
-            }
-            written += len;
-            // Only confirmed bytes count as done: what a retry continues from, and what tells
-            // the retry budget an attempt made progress.
-            self.progress
-                .done
-                .store(offset + writer.confirmed(), Ordering::Relaxed);
-            self.progress.sent.fetch_add(len, Ordering::Relaxed);
+            return Err(err);
         }
         drop(reader);
         let mtime = self.source.mtime.filter(|_| self.options.preserve_mtime);
