@@ -9,8 +9,9 @@ source "$(dirname "$0")/common.sh"
 need hyperfine sftp ssh ssh-keygen /usr/sbin/sshd python3
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sshd needs it)" >&2; exit 1; }
 
-build_ferry
-(cd "$REPO" && cargo build --release --quiet --example delay_proxy)
+# One build for both: building them apart unifies the dependencies' features differently and
+# rebuilds half the tree each time.
+(cd "$REPO" && cargo build --release --quiet --bin ferry --example delay_proxy)
 PROXY="$REPO/target/release/examples/delay_proxy"
 on_tmpfs
 USER_NAME=ferrybench
