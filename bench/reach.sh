@@ -2,7 +2,8 @@
 # ferry against OpenSSH sftp over a long link and through a jump host, on one loopback sshd: the
 # delay proxy (examples/delay_proxy.rs, the relay the tests use) adds 25 ms each way for a 50 ms
 # round trip; 256 MiB upload and download through it and directly; 2,000 x 4 KiB recursive
-# download; connect time direct and through one jump host (the same sshd as its own jump host).
+# download; connect time direct and through one jump host (the same sshd as its own jump host;
+# OpenSSH's -J would not pass -i and the known-hosts options on, so ProxyCommand with -W).
 # Needs root (sshd). Results: bench/RESULTS.md, section `reach`.
 BENCH_DIR=${BENCH_DIR:-/tmp/ferry-bench-reach}
 source "$(dirname "$0")/common.sh"
@@ -104,7 +105,7 @@ compare jump \
   "ferry test (direct)" "$FERRY test near" \
   "ferry test (one jump host)" "$FERRY test inner" \
   "ssh true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT $USER_NAME@127.0.0.1 true" \
-  "ssh -J true" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -J $USER_NAME@127.0.0.1:$PORT -p $PORT $USER_NAME@127.0.0.1 true"
+  "ssh through a jump (-W)" "ssh -o BatchMode=yes ${SSH_OPTS[*]} -o ProxyCommand='ssh -o BatchMode=yes ${SSH_OPTS[*]} -p $PORT -W %h:%p $USER_NAME@127.0.0.1' -p $PORT $USER_NAME@127.0.0.1 true"
 fi
 
 python3 "$BENCH_ROOT/report.py" reach "$WORK" "$0" > "$WORK/reach-report.md"
