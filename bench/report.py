@@ -19,6 +19,14 @@ TABLES = {
         ("small.json", "2,000 files of 4 KiB, recursive upload", 2000 * 4096, "sftp put -r"),
         ("concurrent.json", "5 concurrent 200 MiB uploads", None, None),
     ],
+    "reach": [
+        ("far-upload.json", "256 MiB upload through a 50 ms round trip (delay proxy)", 256 * MIB, "sftp put"),
+        ("far-download.json", "256 MiB download through a 50 ms round trip (delay proxy)", 256 * MIB, "sftp get"),
+        ("near-upload.json", "256 MiB upload on loopback", 256 * MIB, "sftp put"),
+        ("near-download.json", "256 MiB download on loopback", 256 * MIB, "sftp get"),
+        ("small-down.json", "2,000 files of 4 KiB, recursive download", 2000 * 4096, "sftp get -r"),
+        ("jump.json", "Connect + authenticate, direct and through one jump host", None, "ferry test (direct)"),
+    ],
     "ftp": [
         ("upload.json", "1 GiB upload", 1024 * MIB, "curl -T"),
         ("download.json", "1 GiB download", 1024 * MIB, "curl -o"),

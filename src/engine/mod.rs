@@ -7,6 +7,7 @@ mod batch;
 mod browse;
 mod bundle;
 pub mod client;
+mod connecting;
 mod control;
 mod hub;
 mod order;

@@ -14,3 +14,4 @@ pub mod plan;
 pub mod pool;
 pub mod retry;
 mod segments;
+mod verification;

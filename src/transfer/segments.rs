@@ -149,18 +149,16 @@ impl FileCopy<'_> {
             .await
     }
 
-    /// Up to `wanted - 1` more channels beside `remote`'s own; fewer where the server
-    /// refuses more (then the ranges share what there is).
+    /// Up to `wanted - 1` more channels beside `remote`'s own, opened at once (each costs a
+    /// few round trips); fewer where the server refuses more (the ranges then share).
     async fn open_channels(&self, remote: &dyn Remote, wanted: usize) -> Vec<Box<dyn Remote>> {
+        let opening = (1..wanted).map(|_| remote.open_channel());
         let mut channels = Vec::new();
-        while channels.len() + 1 < wanted {
-            match remote.open_channel().await {
+        for opened in futures::future::join_all(opening).await {
+            match opened {
                 Ok(Some(channel)) => channels.push(channel),
-                Ok(None) => break,
-                Err(err) => {
-                    tracing::debug!(%err, "no further channel for a segmented copy");
-                    break;
-                }
+                Ok(None) => {}
+                Err(err) => tracing::debug!(%err, "no further channel for a segmented copy"),
             }
         }
         channels
