@@ -511,3 +511,24 @@ fn a_terminal_too_small_shows_a_notice() {
     staged.input(Input::Resize(80, 24));
     assert!(staged.screen().contains("daily-1201.csv"));
 }
+
+#[test]
+fn an_idle_queue_says_so_instead_of_a_full_gauge_of_nothing() {
+    let mut staged = staged((80, 24));
+    staged.input(Input::Progress(QueueSnapshot::default()));
+    staged.keys(&["3"]);
+    let screen = staged.screen();
+    assert!(screen.contains("nothing queued or running"), "{screen}");
+    assert!(!screen.contains("0 B of 0 B"), "{screen}");
+    staged.input(Input::Progress(QueueSnapshot {
+        running: 1,
+        total: 4,
+        total_bytes: 10,
+        ..Default::default()
+    }));
+    assert!(
+        staged.screen().contains("0 B of 10 B"),
+        "{}",
+        staged.screen()
+    );
+}

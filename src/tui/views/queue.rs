@@ -31,6 +31,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 fn overall_line(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
+    if s.total == 0 {
+        frame.render_widget(Line::from(" overall  nothing queued or running"), area);
+        return;
+    }
     let (done, total) = (s.done_bytes, s.total_bytes);
     let eta = match s.rate {
         0 => String::new(),
