@@ -15,35 +15,14 @@ need hyperfine sftp ssh ssh-keygen /usr/sbin/sshd python3
 (cd "$REPO" && cargo build --release --quiet --bin ferry --example delay_proxy)
 PROXY="$REPO/target/release/examples/delay_proxy"
 on_tmpfs
-USER_NAME=ferrybench
-id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
-[ "$(passwd -S "$USER_NAME" | awk '{print $2}')" = L ] && usermod -p '*' "$USER_NAME"
-rm -rf "$WORK/sshd" "$WORK/data" "$WORK/dst" "$WORK/down" "$WORK/small-down" "$WORK"/*.json "$WORK"/*.commands
-mkdir -p "$WORK/sshd" "$WORK/dst" "$WORK/down" "$WORK/small-down"
+rm -rf "$WORK/data" "$WORK/dst" "$WORK/down" "$WORK/small-down" "$WORK"/*.json "$WORK"/*.commands
+mkdir -p "$WORK/dst" "$WORK/down" "$WORK/small-down"
+start_sshd
 chown "$USER_NAME" "$WORK/dst"
-PORT=$(free_port)
-KEY="$WORK/sshd/client_key"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$KEY"
-chmod 0755 "$WORK/sshd"
-chmod 0644 "$KEY.pub"
-cat > "$WORK/sshd/config" <<CONF
-ListenAddress 127.0.0.1:$PORT
-HostKey $WORK/sshd/host_key
-PidFile $WORK/sshd/pid
-AuthorizedKeysFile $KEY.pub
-PasswordAuthentication no
-StrictModes no
-UsePAM no
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
-mkdir -p /run/sshd
-/usr/sbin/sshd -f "$WORK/sshd/config" -D -e 2>"$WORK/sshd/log" &
-SSHD=$!
 "$PROXY" 127.0.0.1:0 "127.0.0.1:$PORT" 50 > "$WORK/proxy.addr" &
 DELAY=$!
 trap 'kill $SSHD $DELAY 2>/dev/null || true' EXIT
-for _ in $(seq 50); do ssh-keyscan -p "$PORT" 127.0.0.1 >/dev/null 2>&1 && [ -s "$WORK/proxy.addr" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -s "$WORK/proxy.addr" ] && break; sleep 0.1; done
 FAR_PORT=$(sed 's/.*://' "$WORK/proxy.addr")
 
 SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$KEY")
