@@ -15,7 +15,7 @@ use super::copy::{
 };
 use super::execute::{Ends, ItemOutcome, ensure_dir, execute};
 use super::model::{Direction, ItemKind, OverwritePolicy, Transfer};
-use super::pool::Lease;
+use super::pool::{Lease, Pool};
 use crate::remote::local::{LocalRemote, SmallFile};
 use crate::remote::{Finish, Remote, RemoteError, WholeFile, WholeWrite, names};
 
@@ -43,7 +43,7 @@ pub struct Member {
     pub may_resume: bool,
 }
 
-type Outcome = Result<ItemOutcome, RemoteError>;
+pub(super) type Outcome = Result<ItemOutcome, RemoteError>;
 
 /// Runs every member once; one outcome per member, in order. A member cancelled meanwhile
 /// ends as `Cancelled` (its part file may remain: whoever cancelled removes it). The members
@@ -71,7 +71,7 @@ async fn execute_uploads(
 ) -> Vec<Outcome> {
     let dst: &dyn Remote = lease.remote().as_ref();
     let mut outcomes: Vec<Option<Outcome>> = members.iter().map(|_| None).collect();
-    make_parents(members, &mut outcomes, dst, lease).await;
+    make_parents(members, &mut outcomes, dst, Some(lease.pool())).await;
 
     let paths: Vec<String> = members
         .iter()
@@ -125,13 +125,49 @@ async fn execute_uploads(
         }
     }
     rename_into_place(members, &mut outcomes, renames, dst, options).await;
+    let ends = Ends::of(Direction::Upload, lease, local);
+    finish_alone(members, outcomes, alone, &ends, dst, options).await
+}
 
+/// Makes the directories the members go into (each record's destination side); a member
+/// whose directory fails takes its error.
+pub(super) async fn make_parents(
+    members: &[Member],
+    outcomes: &mut [Option<Outcome>],
+    dst: &dyn Remote,
+    pool: Option<&Pool>,
+) {
+    let parents: BTreeSet<String> = members
+        .iter()
+        .filter_map(|m| names::parent(m.record.destination()))
+        .collect();
+    for parent in parents {
+        if let Err(err) = ensure_dir(dst, &parent, pool).await {
+            for (index, member) in members.iter().enumerate() {
+                if names::parent(member.record.destination()).as_deref() == Some(parent.as_str()) {
+                    outcomes[index] = Some(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Runs the members that must go alone one by one, then answers every member: a member with
+/// no outcome yet was cancelled meanwhile.
+pub(super) async fn finish_alone(
+    members: &mut [Member],
+    mut outcomes: Vec<Option<Outcome>>,
+    alone: Vec<usize>,
+    ends: &Ends<'_>,
+    dst: &dyn Remote,
+    options: &CopyOptions,
+) -> Vec<Outcome> {
     for index in alone {
         let member = &mut members[index];
         let outcome = execute(
             &mut member.record,
             member.may_resume,
-            &Ends::of(Direction::Upload, lease, local),
+            ends,
             options,
             &member.progress,
             &member.cancel,
@@ -146,28 +182,6 @@ async fn execute_uploads(
             outcome.unwrap_or_else(|| Err(cancelled(dst, member.record.destination())))
         })
         .collect()
-}
-
-/// Makes the members' remote directories; a member whose directory fails takes its error.
-async fn make_parents(
-    members: &[Member],
-    outcomes: &mut [Option<Outcome>],
-    dst: &dyn Remote,
-    lease: &Lease,
-) {
-    let parents: BTreeSet<String> = members
-        .iter()
-        .filter_map(|m| names::parent(&m.record.remote_path))
-        .collect();
-    for parent in parents {
-        if let Err(err) = ensure_dir(dst, &parent, Some(lease.pool())).await {
-            for (index, member) in members.iter().enumerate() {
-                if names::parent(&member.record.remote_path).as_deref() == Some(parent.as_str()) {
-                    outcomes[index] = Some(Err(err.clone()));
-                }
-            }
-        }
-    }
 }
 
 /// Sends every pending file in one exchange, unless all members are cancelled first.

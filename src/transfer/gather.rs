@@ -6,20 +6,17 @@
 //! exchanges and two flushes per file. Knows nothing of queues: each member's outcome is
 //! returned for the engine to record.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 
-use super::bundle::{Member, all_cancelled};
+use super::bundle::{Member, Outcome, all_cancelled, finish_alone, make_parents};
 use super::copy::{CopyOptions, Verification, cancelled, verdict, write_target};
-use super::execute::{Ends, ItemOutcome, ensure_dir, execute};
+use super::execute::{Ends, ItemOutcome};
 use super::model::Direction;
 use super::pool::Lease;
 use crate::remote::local::{LocalRemote, SmallWrite};
-use crate::remote::{ErrorKind, ReadWhole, Remote, RemoteError, WholeRead, names};
-
-type Outcome = Result<ItemOutcome, RemoteError>;
+use crate::remote::{ErrorKind, ReadWhole, Remote, RemoteError, WholeRead};
 
 /// Runs every member once; one outcome per member, in order. A member cancelled meanwhile
 /// ends as `Cancelled` (its part file may remain: whoever cancelled removes it).
@@ -31,7 +28,7 @@ pub async fn execute_downloads(
 ) -> Vec<Outcome> {
     let src: &dyn Remote = lease.remote().as_ref();
     let mut outcomes: Vec<Option<Outcome>> = members.iter().map(|_| None).collect();
-    make_parents(members, &mut outcomes, local).await;
+    make_parents(members, &mut outcomes, local, None).await;
 
     let read = read(members, src, options).await;
     let mut writes = Vec::new();
@@ -86,43 +83,8 @@ pub async fn execute_downloads(
         }));
     }
 
-    for index in alone {
-        let member = &mut members[index];
-        let outcome = execute(
-            &mut member.record,
-            member.may_resume,
-            &Ends::of(Direction::Download, lease, local),
-            options,
-            &member.progress,
-            &member.cancel,
-        )
-        .await;
-        outcomes[index] = Some(outcome);
-    }
-    outcomes
-        .into_iter()
-        .zip(members.iter())
-        .map(|(outcome, member)| {
-            outcome.unwrap_or_else(|| Err(cancelled(local, member.record.destination())))
-        })
-        .collect()
-}
-
-/// Makes the members' local directories; a member whose directory fails takes its error.
-async fn make_parents(members: &[Member], outcomes: &mut [Option<Outcome>], local: &LocalRemote) {
-    let parents: BTreeSet<String> = members
-        .iter()
-        .filter_map(|m| names::parent(&m.record.local_path))
-        .collect();
-    for parent in parents {
-        if let Err(err) = ensure_dir(local, &parent, None).await {
-            for (index, member) in members.iter().enumerate() {
-                if names::parent(&member.record.local_path).as_deref() == Some(parent.as_str()) {
-                    outcomes[index] = Some(Err(err.clone()));
-                }
-            }
-        }
-    }
+    let ends = Ends::of(Direction::Download, lease, local);
+    finish_alone(members, outcomes, alone, &ends, local, options).await
 }
 
 /// Reads every member's file in one exchange, unless all members are cancelled first.
