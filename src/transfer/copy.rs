@@ -137,7 +137,7 @@ impl FileCopy<'_> {
 
     /// Copies through `target` (continuing it when `resume`), verifies, dates and renames.
     pub(super) async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
-        if let Some(count) = super::segments::ranges_for(self) {
+        if let Some(count) = super::segments::plan(self, resume) {
             return self.copy_segmented(target, resume, count).await;
         }
         // A part written in ranges may have holes: its size says nothing, so start over.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject};
+use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject, resume_offset};
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, Remote, RemoteError, Result};
 
@@ -26,6 +26,17 @@ const MOST_RANGES: u64 = 8;
 const SMALLEST_RANGE: u64 = 16 << 20;
 /// Range boundaries fall on multiples of this.
 const ALIGN: u64 = 1 << 20;
+
+/// Whether this attempt moves ranges, and how many: the ranges of an earlier attempt when it
+/// continues them (a part written in ranges may have holes, so only its ranges can resume
+/// it, whatever the link measures now), else what the link is worth (`ranges_for`).
+pub(super) fn plan(copy: &FileCopy<'_>, resume: bool) -> Option<u64> {
+    let saved = lock(copy.progress);
+    match resume && !saved.is_empty() {
+        true => Some(saved.len() as u64),
+        false => ranges_for(copy),
+    }
+}
 
 /// How many ranges a copy should use; None for one stream: a small file, a short link, or
 /// no local side (a relay streams through ferry once).
@@ -45,18 +56,24 @@ pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
     (count >= 2).then_some(count)
 }
 
-/// `size` bytes cut into `count` ranges on `ALIGN` boundaries.
-fn split(size: u64, count: u64) -> Vec<Segment> {
-    let step = size.div_ceil(count).div_ceil(ALIGN) * ALIGN;
-    (0..count)
-        .map(|i| (i * step).min(size))
+/// The bytes from `from` to `size` cut into `count` ranges on `ALIGN` boundaries, after one
+/// range `0..from` that is already done (a prefix written by an earlier single stream).
+fn split(from: u64, size: u64, count: u64) -> Vec<Segment> {
+    let step = (size - from).div_ceil(count).div_ceil(ALIGN) * ALIGN;
+    let done = (from > 0).then_some(Segment {
+        start: 0,
+        done: from,
+        end: from,
+    });
+    let rest = (0..count)
+        .map(|i| from + i * step)
         .filter(|&start| start < size)
         .map(|start| Segment {
             start,
             done: 0,
             end: (start + step).min(size),
-        })
-        .collect()
+        });
+    done.into_iter().chain(rest).collect()
 }
 
 fn lock(progress: &Progress) -> std::sync::MutexGuard<'_, Vec<Segment>> {
@@ -99,15 +116,20 @@ impl FileCopy<'_> {
     ) -> Result<CopyOutcome> {
         let size = self.source.size;
         let saved = lock(self.progress).clone();
-        let continuing = resume && cover(&saved, size) && self.dst.stat(target).await.is_ok();
-        let segments = match continuing {
-            true => saved,
-            false => {
-                // A fresh, empty part for the ranges to write into.
+        let segments = if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
+            saved
+        } else {
+            // A part one stream wrote is whole up to its size: the ranges continue after it.
+            // Anything else starts over in a fresh, empty part.
+            let prefix = match resume && saved.is_empty() {
+                true => resume_offset(self.dst, target, size).await?,
+                false => 0,
+            };
+            if prefix == 0 {
                 let writer = self.dst.write_at(target, 0).await?;
                 writer.finish(Finish::default()).await?;
-                split(size, count)
             }
+            split(prefix, size, count)
         };
         let resumed_from = segments.iter().map(|s| s.done).sum();
         *lock(self.progress) = segments.clone();
@@ -118,25 +140,35 @@ impl FileCopy<'_> {
         } else {
             self.dst
         };
-        let channels = self.open_channels(remote, segments.len()).await;
-        let hash_source = self.can_compare_hashes() && self.dst.is_local();
+        let unfinished: Vec<(usize, Segment)> = segments
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, s)| s.done < s.end - s.start)
+            .collect();
+        let channels = self.open_channels(remote, unfinished.len()).await;
+        // The source is complete: its hash is taken while the ranges move (a download's by
+        // the server, an upload's from the local disk).
         let early = async {
-            match hash_source {
+            match self.can_compare_hashes() {
                 true => Some(self.src.sha256(self.src_path).await),
                 false => None,
             }
         };
-        let moves = segments.iter().enumerate().map(|(index, segment)| {
-            let channel = match index % (channels.len() + 1) {
-                0 => remote,
-                n => channels[n - 1].as_ref(),
-            };
-            let (src, dst) = match self.dst.is_local() {
-                true => (channel, self.dst),
-                false => (self.src, channel),
-            };
-            self.move_range(src, dst, target, index, *segment)
-        });
+        let moves = unfinished
+            .iter()
+            .enumerate()
+            .map(|(nth, &(index, segment))| {
+                let channel = match nth % (channels.len() + 1) {
+                    0 => remote,
+                    n => channels[n - 1].as_ref(),
+                };
+                let (src, dst) = match self.dst.is_local() {
+                    true => (channel, self.dst),
+                    false => (self.src, channel),
+                };
+                self.move_range(src, dst, target, index, segment)
+            });
         let (moved, early) = tokio::join!(futures::future::try_join_all(moves), early);
         for channel in &channels {
             channel.close().await;
@@ -220,9 +252,9 @@ impl FileCopy<'_> {
         Ok(())
     }
 
-    /// Size always; with hashing on, SHA-256 of the whole file on both sides: ours from the
-    /// local disk, the server's from the server (`early`: a download's source, hashed while
-    /// the ranges moved).
+    /// Size always; with hashing on, SHA-256 of the whole file on both sides: the source's
+    /// (`early`, taken while the ranges moved) and the part's (from the local disk, or by the
+    /// server).
     async fn verify_whole(
         &self,
         part: &str,
@@ -230,21 +262,22 @@ impl FileCopy<'_> {
     ) -> Result<super::copy::Verification> {
         let size = self.source.size;
         let written = self.dst.stat(part).await?.size;
-        if !self.can_compare_hashes() {
+        let Some(source) = early else {
             return self.compare(part, size, written, String::new(), None).await;
-        }
-        let (local, local_path, remote) = match self.dst.is_local() {
-            true => (self.dst, part, self.src),
-            false => (self.src, self.src_path, self.dst),
         };
-        let ours = local.sha256(local_path).await?.unwrap_or_default();
-        let theirs = match early {
-            Some(hash) => hash?,
-            None => remote.sha256(part).await?,
+        let source = source?;
+        let copy = self.dst.sha256(part).await?;
+        let remote = match self.dst.is_local() {
+            true => self.src,
+            false => self.dst,
         };
-        if ours.is_empty() {
+        let (ours, theirs) = match self.dst.is_local() {
+            true => (copy, source),
+            false => (source, copy),
+        };
+        let Some(ours) = ours.filter(|hash| !hash.is_empty()) else {
             return Err(reject(self.dst, part, "could not hash the local file".into()).await);
-        }
+        };
         let verdict = self.compare(part, size, written, ours, theirs).await?;
         Ok(verdict.hashed_by(remote))
     }
@@ -257,19 +290,31 @@ mod tests {
     #[test]
     fn ranges_cover_the_file_on_aligned_boundaries() {
         let size = 100 * ALIGN + 5;
-        let ranges = split(size, 4);
+        let ranges = split(0, size, 4);
         assert_eq!(ranges.len(), 4);
         assert!(cover(&ranges, size));
         assert!(ranges.iter().all(|r| r.start % ALIGN == 0));
         assert_eq!(ranges[3].end, size);
-        let tiny = split(3 * ALIGN, 8);
+        let tiny = split(0, 3 * ALIGN, 8);
         assert!(cover(&tiny, 3 * ALIGN), "{tiny:?}");
         assert_eq!(tiny.len(), 3);
     }
 
     #[test]
+    fn ranges_continue_after_a_prefix_one_stream_wrote() {
+        let size = 100 * ALIGN;
+        let ranges = split(37 * ALIGN + 9, size, 4);
+        assert!(cover(&ranges, size), "{ranges:?}");
+        assert_eq!(ranges.len(), 5);
+        assert_eq!(ranges[0].done, 37 * ALIGN + 9, "the prefix is done");
+        assert!(ranges[1..].iter().all(|r| r.done == 0));
+        let done: u64 = ranges.iter().map(|r| r.done).sum();
+        assert_eq!(done, 37 * ALIGN + 9);
+    }
+
+    #[test]
     fn saved_ranges_count_only_when_they_fit_the_file() {
-        let mut ranges = split(64 * ALIGN, 4);
+        let mut ranges = split(0, 64 * ALIGN, 4);
         ranges[1].done = 3;
         assert!(cover(&ranges, 64 * ALIGN));
         assert!(!cover(&ranges, 65 * ALIGN), "another size");

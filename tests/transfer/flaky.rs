@@ -57,12 +57,7 @@ fn check_record(record: &Transfer, relay: &Relay) {
     );
 }
 
-// Both transfers finish intact every time, but the bytes bound fails about one run in three:
-// each cut loses what was in flight (up to a 16 MiB SSH window on a link this short), so eight
-// cuts can cost more than a quarter of the file. Bounding what is in flight by the measured
-// round trip is issue 12's open work; run it with `cargo test -- --ignored` meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the 1.25x bound fails about one run in three until in-flight data is bounded (issue 12)"]
 async fn sftp_upload_and_download_survive_eight_cuts_with_the_default_budget() {
     let server = SftpServer::start(SftpServerConfig::default()).await;
     let relay = Relay::start(server.addr(), Duration::ZERO).await;

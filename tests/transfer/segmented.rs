@@ -9,7 +9,7 @@ use ferry::engine::EngineClient;
 use ferry::engine::api::Request;
 use ferry::profile::Protocol;
 use ferry::transfer::copy::Verification;
-use ferry::transfer::model::{Direction, Transfer, TransferState};
+use ferry::transfer::model::{Direction, OverwritePolicy, Transfer, TransferState};
 
 use crate::support::engine::{
     EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
@@ -138,6 +138,62 @@ async fn a_cut_during_a_segmented_copy_resumes_every_range() {
         Some(Verification::Sha256(hash.clone()))
     );
     assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    client.request(Request::Shutdown).await;
+}
+
+/// A part one stream wrote (here: a shorter destination resumed) is whole up to its size: the
+/// ranges continue after it instead of fetching it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ranges_continue_what_one_stream_wrote() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let (fx, client) = engine_through(&relay);
+    let size = 96 * MIB;
+    let prefix = 40 * MIB + 12_345;
+    let source = server.root().join("big.bin");
+    random_file(&source, size as usize, 15);
+    let data = std::fs::read(&source).expect("read");
+    let down = fx.local("down");
+    std::fs::write(down.join("big.bin"), &data[..prefix as usize]).expect("prefix");
+
+    let mut watch = client.subscribe(false);
+    let mut resume = request(
+        Direction::Download,
+        "srv",
+        &["/big.bin"],
+        down.to_str().expect("utf8"),
+        false,
+    );
+    resume.overwrite = OverwritePolicy::Resume;
+    let before = server.bytes_sent();
+    let batch = enqueue(&client, resume).await;
+    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;
+    assert_eq!(summaries[0].done, 1, "{summaries:?} {events:?}");
+    let record = history(&client, 10, false)
+        .await
+        .into_iter()
+        .find(|t| t.batch == batch)
+        .expect("in history");
+    let hash = sha256_file(&source);
+    assert_eq!(
+        record.verification,
+        Some(Verification::Sha256(hash.clone()))
+    );
+    assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    // The server read the rest once, plus what it hashes: nothing of the prefix twice over
+    // the wire (its hash is read on the server, not sent).
+    let sent = server.bytes_sent() - before;
+    assert!(
+        record.bytes_sent <= size - prefix,
+        "{} bytes came over the wire for {} missing",
+        record.bytes_sent,
+        size - prefix
+    );
+    assert!(
+        sent < size - prefix + 8 * MIB,
+        "the server sent {sent} bytes for {} missing",
+        size - prefix
+    );
     client.request(Request::Shutdown).await;
 }
 

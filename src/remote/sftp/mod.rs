@@ -224,7 +224,7 @@ impl Remote for SftpRemote {
     }
 
     fn round_trip(&self) -> Option<std::time::Duration> {
-        Some(self.conn.round_trip)
+        Some(self.conn.round_trip())
     }
 
     async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {

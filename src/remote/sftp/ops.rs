@@ -143,8 +143,7 @@ async fn add_link_targets(conn: &Connection, dir: &str, entries: &mut [Entry]) {
 
 pub(super) async fn stat(conn: &Connection, path: &str) -> Result<Entry> {
     let attrs = conn
-        .sftp
-        .stat(path)
+        .timed(conn.sftp.stat(path))
         .await
         .map_err(|err| conn.error(&err, path))?;
     let name = match names::base_name(path) {

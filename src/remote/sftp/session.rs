@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -46,6 +46,10 @@ const HANDLES_KEPT: usize = 32;
 const PACKET_HEADROOM: u64 = 1024;
 /// Below this many free bytes, a generic write failure is taken to mean a full disk.
 const NEARLY_FULL: u64 = 4 * 1024 * 1024;
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// What the server lets this session do.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +114,9 @@ pub(super) struct Connection {
     pub whole_handles: tokio::sync::Semaphore,
     /// Cancelled when the server's side of the SFTP channel ends.
     ended: CancellationToken,
-    /// The time one small request took when the session opened: the link's round trip.
-    pub round_trip: Duration,
+    /// The shortest time a small request took (nanoseconds): the link's round trip, as
+    /// measured when the session opened and lowered by every timed request since.
+    round_trip: AtomicU64,
     connect_timeout: Duration,
     in_flight_bytes: usize,
 }
@@ -141,11 +146,14 @@ impl Connection {
         let ended = CancellationToken::new();
         let stream = coalesced(channel.into_stream(), ended.clone());
         let mut sftp = RawSftpSession::new_with_config(stream, config);
+        // The version exchange and the first plain request each measure the round trip on
+        // the way; the shorter counts (a busy machine only ever adds to a sample).
+        let asked = std::time::Instant::now();
         let version = sftp
             .init()
             .await
             .map_err(|err| session_error(&err, &endpoint))?;
-        // The first plain request measures the round trip on the way.
+        let first = asked.elapsed();
         let asked = std::time::Instant::now();
         let limits = match version.extensions.contains_key(extensions::LIMITS) {
             true => sftp.limits().await.ok().map(Limits::from),
@@ -154,7 +162,7 @@ impl Connection {
                 None
             }
         };
-        let round_trip = asked.elapsed();
+        let round_trip = asked.elapsed().min(first);
         if let Some(limits) = limits {
             sftp.set_limits(limits);
         }
@@ -173,10 +181,24 @@ impl Connection {
             check_file: AtomicBool::new(features.check_file.is_some()),
             whole_handles: tokio::sync::Semaphore::new(features.whole_handles),
             ended,
-            round_trip,
+            round_trip: AtomicU64::new(nanos(round_trip)),
             connect_timeout,
             in_flight_bytes,
         })
+    }
+
+    /// The link's round trip: the shortest small request seen on this session.
+    pub fn round_trip(&self) -> Duration {
+        Duration::from_nanos(self.round_trip.load(Ordering::Relaxed))
+    }
+
+    /// Awaits one small request, taking its time as a sample of the round trip.
+    pub async fn timed<T>(&self, request: impl Future<Output = T>) -> T {
+        let asked = std::time::Instant::now();
+        let answer = request.await;
+        self.round_trip
+            .fetch_min(nanos(asked.elapsed()), Ordering::Relaxed);
+        answer
     }
 
     /// Another SFTP session on the same SSH connection: its own channel, so its own window
@@ -189,6 +211,9 @@ impl Connection {
             self.in_flight_bytes,
         )
         .await?;
+        sibling
+            .round_trip
+            .fetch_min(nanos(self.round_trip()), Ordering::Relaxed);
         if !self.exec_works() {
             sibling.exec_refused();
         }
