@@ -324,13 +324,18 @@ pub(crate) async fn remove_part(shared: &Arc<Shared>, record: &Transfer) {
     if record.kind != ItemKind::File || !shared.config.transfer.atomic {
         return;
     }
-    let part = format!("{}{PART_SUFFIX}", record.destination());
+    // Fresh part files of a server that would not reopen the usual one go too.
+    let fresh = match shared.lock_queue().get(record.id) {
+        Some(item) => item.progress.take_fresh_parts(),
+        None => Vec::new(),
+    };
+    let parts = std::iter::once(format!("{}{PART_SUFFIX}", record.destination())).chain(fresh);
     let result = match record.destination_profile() {
-        None => shared.local.remove_file(&part).await,
+        None => remove_all(&shared.local, parts).await,
         Some(profile) => match shared.pool(profile).await {
             Ok(pool) => match pool.acquire(0).await {
                 Ok(lease) => {
-                    let removed = lease.remote().remove_file(&part).await;
+                    let removed = remove_all(lease.remote().as_ref(), parts).await;
                     lease.release();
                     removed
                 }
@@ -339,9 +344,24 @@ pub(crate) async fn remove_part(shared: &Arc<Shared>, record: &Transfer) {
             Err(err) => Err(err),
         },
     };
-    if let Err(err) = result
-        && err.kind != ErrorKind::NotFound
-    {
+    if let Err(err) = result {
         tracing::warn!(%err, "could not remove the part file of a cancelled transfer");
     }
+}
+
+/// Removes each of `parts` that exists; the first failure other than a missing file.
+async fn remove_all(
+    remote: &dyn Remote,
+    parts: impl Iterator<Item = String>,
+) -> Result<(), RemoteError> {
+    let mut first = Ok(());
+    for part in parts {
+        if let Err(err) = remote.remove_file(&part).await
+            && err.kind != ErrorKind::NotFound
+            && first.is_ok()
+        {
+            first = Err(err);
+        }
+    }
+    first
 }

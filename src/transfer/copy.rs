@@ -71,6 +71,9 @@ pub struct Progress {
     pub restarts: AtomicU32,
     /// A segmented copy's ranges (`done` is then their sum); empty for one stream.
     pub segments: std::sync::Mutex<Vec<super::model::Segment>>,
+    /// Fresh part files (`fresh_part`) that may still be on the server: removed by the next
+    /// attempt, or by whoever cancels the copy.
+    pub fresh_parts: std::sync::Mutex<Vec<String>>,
 }
 
 impl Progress {
@@ -82,6 +85,15 @@ impl Progress {
             self.restarts.fetch_add(1, Ordering::SeqCst);
         }
         self.done.store(offset, Ordering::SeqCst);
+    }
+
+    /// The fresh part files that may still be on the server, forgotten here.
+    pub fn take_fresh_parts(&self) -> Vec<String> {
+        let mut parts = self
+            .fresh_parts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::take(&mut *parts)
     }
 }
 

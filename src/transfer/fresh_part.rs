@@ -7,7 +7,8 @@ use super::copy::{CopyOutcome, FileCopy, PART_SUFFIX};
 use crate::remote::{ErrorKind, RemoteError, Result};
 
 /// After `refused` from writing `part`: starts over under a fresh name when `part` exists
-/// (otherwise the refusal stands, whatever its reason).
+/// (otherwise the refusal stands, whatever its reason). Fresh parts of earlier attempts cannot
+/// be continued either (the server would refuse them the same way), so they are removed.
 pub(super) async fn start_over(
     copy: &FileCopy<'_>,
     part: &str,
@@ -16,6 +17,7 @@ pub(super) async fn start_over(
     if copy.dst.stat(part).await.is_err() {
         return Err(refused);
     }
+    remove_earlier(copy).await;
     let fresh = fresh_name(copy.dst_path);
     tracing::warn!(
         part,
@@ -23,19 +25,49 @@ pub(super) async fn start_over(
         "the server refuses to open the existing part file again (no overwrite or append \
          permission): starting over under a fresh part name"
     );
-    let outcome = copy.copy_into(&fresh, false).await.map_err(|err| {
-        let detail = format!(
-            "the server refuses to open the existing part file {part} again (no overwrite or \
-             append permission), and a fresh part file failed too: {err}"
-        );
-        RemoteError::new(err.kind, copy.dst.endpoint(), detail)
-    })?;
+    remembered(copy).push(fresh.clone());
+    let outcome = match copy.copy_into(&fresh, false).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            remove_earlier(copy).await;
+            let detail = format!(
+                "the server refuses to open the existing part file {part} again (no overwrite \
+                 or append permission), and a fresh part file failed too: {err}"
+            );
+            return Err(RemoteError::new(err.kind, copy.dst.endpoint(), detail));
+        }
+    };
+    remembered(copy).clear();
     if let Err(err) = copy.dst.remove_file(part).await
         && err.kind != ErrorKind::NotFound
     {
         tracing::debug!(%err, "could not remove the part file the server would not reopen");
     }
     Ok(outcome)
+}
+
+fn remembered<'a>(copy: &'a FileCopy<'_>) -> std::sync::MutexGuard<'a, Vec<String>> {
+    copy.progress
+        .fresh_parts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Removes the fresh parts of earlier attempts, forgetting those that are gone.
+async fn remove_earlier(copy: &FileCopy<'_>) {
+    let earlier = std::mem::take(&mut *remembered(copy));
+    let mut left = Vec::new();
+    for fresh in earlier {
+        match copy.dst.remove_file(&fresh).await {
+            Ok(()) => {}
+            Err(err) if err.kind == ErrorKind::NotFound => {}
+            Err(err) => {
+                tracing::debug!(%err, fresh, "could not remove an earlier fresh part file");
+                left.push(fresh);
+            }
+        }
+    }
+    remembered(copy).extend(left);
 }
 
 /// `<name>.<8 hex digits>.ferry-part`: a name no earlier attempt used.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ferry::engine::EngineClient;
-use ferry::engine::api::Request;
+use ferry::engine::api::{Event, Request};
 use ferry::profile::Protocol;
 use ferry::transfer::copy::Verification;
 use ferry::transfer::model::{Direction, Transfer, TransferState};
@@ -15,6 +15,7 @@ use crate::support::engine::{
     EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
 };
 use crate::support::sftp_server::{DEFAULT_PASSWORD, DEFAULT_USER, SftpServer, SftpServerConfig};
+use crate::support::wait;
 
 const MIB: usize = 1 << 20;
 /// Larger than what is read back to check it.
@@ -208,6 +209,59 @@ async fn a_server_that_will_not_reopen_a_part_file_gets_a_fresh_one() {
         sha256_file(&big)
     );
     assert_eq!(part_files(server.root()), Vec::<String>::new());
+    client.request(Request::Shutdown).await;
+}
+
+/// A cancel while the copy runs under a fresh part name leaves neither part file behind: the
+/// fresh name is not the usual one, so the engine has to know it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_under_a_fresh_part_name_leaves_no_part_file() {
+    let server = SftpServer::start(SftpServerConfig {
+        refuse_reopen: true,
+        reply_delay: Some(Duration::from_millis(40)),
+        ..SftpServerConfig::default()
+    })
+    .await;
+    server.queue_drops([3 * MIB as u64]);
+    let fx = EngineFixture::with_sftp(server.port(), |_| {});
+    let client = fx.start();
+    let mut watch = client.subscribe(false);
+    let big = fx.local("up").join("big.bin");
+    random_file(&big, 64 * MIB, 9);
+    let source = big.to_str().expect("utf8");
+    enqueue(
+        &client,
+        request(Direction::Upload, "srv", &[source], "/", false),
+    )
+    .await;
+    let id = loop {
+        if let Event::Started { id } = watch.events.next().await.expect("engine alive") {
+            break id;
+        }
+    };
+    let fresh = || {
+        part_files(server.root())
+            .into_iter()
+            .any(|name| name != "big.bin.ferry-part")
+    };
+    wait::until(
+        "a fresh part file is being written",
+        Duration::from_secs(60),
+        fresh,
+    )
+    .await;
+    client.request(Request::Cancel { id }).await;
+    loop {
+        match watch.events.next().await.expect("engine alive") {
+            Event::Finished { transfer } if transfer.id == id => {
+                assert_eq!(transfer.state, TransferState::Cancelled, "{transfer:?}");
+                break;
+            }
+            _ => continue,
+        }
+    }
+    assert_eq!(part_files(server.root()), Vec::<String>::new());
+    assert!(!server.root().join("big.bin").exists());
     client.request(Request::Shutdown).await;
 }
 
