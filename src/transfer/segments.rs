@@ -105,6 +105,10 @@ fn cover(segments: &[Segment], size: u64) -> bool {
     !segments.is_empty() && next == size
 }
 
+async fn close_all(channels: &[Box<dyn Remote>]) {
+    futures::future::join_all(channels.iter().map(|channel| channel.close())).await;
+}
+
 impl FileCopy<'_> {
     /// Copies in `count` ranges through `target`, continuing the ranges of an earlier attempt
     /// when `resume`; verifies the whole file, dates it and renames it into place.
@@ -114,39 +118,33 @@ impl FileCopy<'_> {
         resume: bool,
         count: u64,
     ) -> Result<CopyOutcome> {
-        let size = self.source.size;
-        let saved = lock(self.progress).clone();
-        let segments = if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
-            saved
-        } else {
-            // A part one stream wrote is whole up to its size: the ranges continue after it.
-            // Anything else starts over in a fresh, empty part.
-            let prefix = match resume && saved.is_empty() {
-                true => resume_offset(self.dst, target, size).await?,
-                false => 0,
-            };
-            if prefix == 0 {
-                let writer = self.dst.write_at(target, 0).await?;
-                writer.finish(Finish::default()).await?;
-            }
-            split(prefix, size, count)
-        };
-        let resumed_from = segments.iter().map(|s| s.done).sum();
-        *lock(self.progress) = segments.clone();
-        self.progress.start_at(resumed_from, size);
-
         let remote = if self.dst.is_local() {
             self.src
         } else {
             self.dst
         };
+        // The further channels open while the part is looked at or made: both cost round trips.
+        let (segments, channels) = tokio::join!(
+            self.starting_ranges(target, resume, count),
+            self.open_channels(remote, count as usize)
+        );
+        let segments = match segments {
+            Ok(segments) => segments,
+            Err(err) => {
+                close_all(&channels).await;
+                return Err(err);
+            }
+        };
+        let size = self.source.size;
+        let resumed_from = segments.iter().map(|s| s.done).sum();
+        *lock(self.progress) = segments.clone();
+        self.progress.start_at(resumed_from, size);
         let unfinished: Vec<(usize, Segment)> = segments
             .iter()
             .copied()
             .enumerate()
             .filter(|(_, s)| s.done < s.end - s.start)
             .collect();
-        let channels = self.open_channels(remote, unfinished.len()).await;
         // The source is complete: its hash is taken while the ranges move (a download's by
         // the server, an upload's from the local disk).
         let early = async {
@@ -170,15 +168,49 @@ impl FileCopy<'_> {
                 self.move_range(src, dst, target, index, segment)
             });
         let (moved, early) = tokio::join!(futures::future::try_join_all(moves), early);
-        for channel in &channels {
-            channel.close().await;
-        }
+        close_all(&channels).await;
         moved?;
-        let verification = self.verify_whole(target, early).await;
+        // Dated while it is verified: no range writes any more.
+        let (verification, dated) =
+            tokio::join!(self.verify_whole(target, early), self.date(target));
         lock(self.progress).clear();
         let verification = verification?;
-        self.conclude(target, false, resumed_from, verification)
+        self.conclude(target, dated, resumed_from, verification)
             .await
+    }
+
+    /// The ranges this attempt starts from: those of an earlier attempt it continues, or new
+    /// ones after what one stream wrote, or new ones in a fresh, empty part.
+    async fn starting_ranges(
+        &self,
+        target: &str,
+        resume: bool,
+        count: u64,
+    ) -> Result<Vec<Segment>> {
+        let size = self.source.size;
+        let saved = lock(self.progress).clone();
+        if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
+            return Ok(saved);
+        }
+        // A part one stream wrote is whole up to its size; one written in ranges may have
+        // holes, so that one starts over.
+        let prefix = match resume && saved.is_empty() {
+            true => resume_offset(self.dst, target, size).await?,
+            false => 0,
+        };
+        if prefix == 0 {
+            let writer = self.dst.write_at(target, 0).await?;
+            writer.finish(Finish::default()).await?;
+        }
+        Ok(split(prefix, size, count))
+    }
+
+    /// Gives the part the source's modification time where asked; whether it did.
+    async fn date(&self, part: &str) -> bool {
+        let Some(mtime) = self.source.mtime.filter(|_| self.options.preserve_mtime) else {
+            return false;
+        };
+        self.dst.capabilities().set_mtime && self.dst.set_mtime(part, mtime).await.is_ok()
     }
 
     /// Up to `wanted - 1` more channels beside `remote`'s own, opened at once (each costs a
@@ -261,12 +293,12 @@ impl FileCopy<'_> {
         early: Option<Result<Option<String>>>,
     ) -> Result<super::copy::Verification> {
         let size = self.source.size;
-        let written = self.dst.stat(part).await?.size;
         let Some(source) = early else {
+            let written = self.dst.stat(part).await?.size;
             return self.compare(part, size, written, String::new(), None).await;
         };
-        let source = source?;
-        let copy = self.dst.sha256(part).await?;
+        let (written, copy) = tokio::join!(self.dst.stat(part), self.dst.sha256(part));
+        let (written, copy, source) = (written?.size, copy?, source?);
         let remote = match self.dst.is_local() {
             true => self.src,
             false => self.dst,

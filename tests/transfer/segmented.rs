@@ -74,6 +74,19 @@ async fn large_files_move_in_ranges_over_a_long_link() {
     assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
     assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
     assert!(!server.root().join("big.bin.ferry-part").exists());
+    let mtime = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .expect("mtime")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    assert_eq!(
+        mtime(&server.root().join("big.bin")),
+        mtime(&file),
+        "the copy has the source's modification time"
+    );
 
     let down = fx.local("down");
     let record = run(
