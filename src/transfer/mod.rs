@@ -14,4 +14,5 @@ pub mod plan;
 pub mod pool;
 pub mod retry;
 mod segments;
+mod streamed;
 mod verification;
