@@ -16,6 +16,7 @@ use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::rawsession::Limits;
 use russh_sftp::client::{Config as SftpConfig, RawSftpSession};
 use russh_sftp::extensions;
+use russh_sftp::protocol::Version;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
@@ -104,6 +105,8 @@ pub(super) struct Connection {
     pub ssh: Arc<Handle<ClientHandler>>,
     pub sftp: Arc<RawSftpSession>,
     pub features: Features,
+    /// What the server's `limits@openssh.com` reply said, where it has one.
+    limits: Option<Limits>,
     /// Index of the hashing command that works on this server (`exec::TOOLS`), once known.
     pub hash_tool: std::sync::atomic::AtomicUsize,
     /// Exec requests may be sent: not forbidden by the profile, not refused by the server.
@@ -129,31 +132,10 @@ impl Connection {
         connect_timeout: Duration,
         in_flight_bytes: usize,
     ) -> Result<Connection> {
-        let channel = ssh
-            .channel_open_session()
-            .await
-            .map_err(|err| ssh_error(&err, &endpoint))?;
-        channel
-            .request_subsystem(true, "sftp")
-            .await
-            .map_err(|err| ssh_error(&err, &endpoint))?;
-        let mut channel = channel;
-        wait_for_reply(&mut channel, &endpoint).await?;
-        let config = SftpConfig {
-            request_timeout_secs: request_timeout(connect_timeout).as_secs(),
-            ..SftpConfig::default()
-        };
-        let ended = CancellationToken::new();
-        let stream = coalesced(channel.into_stream(), ended.clone());
-        let mut sftp = RawSftpSession::new_with_config(stream, config);
-        // The version exchange and the first plain request each measure the round trip on
-        // the way; the shorter counts (a busy machine only ever adds to a sample).
-        let asked = std::time::Instant::now();
-        let version = sftp
-            .init()
-            .await
-            .map_err(|err| session_error(&err, &endpoint))?;
-        let first = asked.elapsed();
+        let (mut sftp, ended, version, first) =
+            Self::start(&ssh, &endpoint, connect_timeout).await?;
+        // The first plain request measures the round trip again; the shorter counts (a busy
+        // machine only ever adds to a sample).
         let asked = std::time::Instant::now();
         let limits = match version.extensions.contains_key(extensions::LIMITS) {
             true => sftp.limits().await.ok().map(Limits::from),
@@ -176,6 +158,7 @@ impl Connection {
             ssh,
             sftp: Arc::new(sftp),
             features,
+            limits,
             hash_tool: std::sync::atomic::AtomicUsize::new(0),
             exec: AtomicBool::new(true),
             check_file: AtomicBool::new(features.check_file.is_some()),
@@ -185,6 +168,36 @@ impl Connection {
             connect_timeout,
             in_flight_bytes,
         })
+    }
+
+    /// Opens a channel with the `sftp` subsystem and exchanges versions; the time that took.
+    async fn start(
+        ssh: &Handle<ClientHandler>,
+        endpoint: &Endpoint,
+        connect_timeout: Duration,
+    ) -> Result<(RawSftpSession, CancellationToken, Version, Duration)> {
+        let mut channel = ssh
+            .channel_open_session()
+            .await
+            .map_err(|err| ssh_error(&err, endpoint))?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|err| ssh_error(&err, endpoint))?;
+        wait_for_reply(&mut channel, endpoint).await?;
+        let config = SftpConfig {
+            request_timeout_secs: request_timeout(connect_timeout).as_secs(),
+            ..SftpConfig::default()
+        };
+        let ended = CancellationToken::new();
+        let stream = coalesced(channel.into_stream(), ended.clone());
+        let sftp = RawSftpSession::new_with_config(stream, config);
+        let asked = std::time::Instant::now();
+        let version = sftp
+            .init()
+            .await
+            .map_err(|err| session_error(&err, endpoint))?;
+        Ok((sftp, ended, version, asked.elapsed()))
     }
 
     /// The link's round trip: the shortest small request seen on this session.
@@ -202,18 +215,29 @@ impl Connection {
     }
 
     /// Another SFTP session on the same SSH connection: its own channel, so its own window
-    /// (on a long link one channel moves at most a window per round trip).
+    /// (on a long link one channel moves at most a window per round trip). The server is the
+    /// same, so its limits and extensions are known: no round trip asks for them again.
     pub async fn sibling(&self) -> Result<Connection> {
-        let sibling = Connection::open(
-            self.ssh.clone(),
-            self.endpoint.clone(),
-            self.connect_timeout,
-            self.in_flight_bytes,
-        )
-        .await?;
-        sibling
-            .round_trip
-            .fetch_min(nanos(self.round_trip()), Ordering::Relaxed);
+        let (mut sftp, ended, _, took) =
+            Self::start(&self.ssh, &self.endpoint, self.connect_timeout).await?;
+        if let Some(limits) = self.limits {
+            sftp.set_limits(limits);
+        }
+        let sibling = Connection {
+            endpoint: self.endpoint.clone(),
+            ssh: self.ssh.clone(),
+            sftp: Arc::new(sftp),
+            features: self.features,
+            limits: self.limits,
+            hash_tool: std::sync::atomic::AtomicUsize::new(self.hash_tool.load(Ordering::Relaxed)),
+            exec: AtomicBool::new(true),
+            check_file: AtomicBool::new(self.features.check_file.is_some()),
+            whole_handles: tokio::sync::Semaphore::new(self.features.whole_handles),
+            ended,
+            round_trip: AtomicU64::new(nanos(self.round_trip().min(took))),
+            connect_timeout: self.connect_timeout,
+            in_flight_bytes: self.in_flight_bytes,
+        };
         if !self.exec_works() {
             sibling.exec_refused();
         }
