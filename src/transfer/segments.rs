@@ -1,11 +1,13 @@
 //! Segmented copies of large files over long links. One SFTP channel moves at most the server's
 //! window per round trip (OpenSSH: 2 MiB, so about 40 MB/s at 50 ms), so above a size threshold
-//! and a measured round trip the file is split into ranges moved at once over several channels
-//! of the same connection, each writing at its offsets into the same part file. Each range's
-//! confirmed progress is kept (in `Progress::segments`, saved with the record), so a retry or a
-//! restart continues every range where it stopped. Verification stays whole-file: the local
-//! side is hashed from disk, the server's side by the server.
+//! and a measured round trip the file is cut into blocks moved at once over several channels of
+//! the same connection, each writing at its offsets into the same part file. The channels take
+//! the blocks in order, so the file fills from its start and the server can hash an upload's
+//! finished prefix while the rest moves. Each block's confirmed progress is kept (in
+//! `Progress::segments`, saved with the record), so a retry or a restart continues every block
+//! where it stopped. Verification stays whole-file.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use bytes::Bytes;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject, resume_offset};
 use super::model::Segment;
-use crate::remote::{ErrorKind, Finish, Remote, RemoteError, Result};
+use crate::remote::{ErrorKind, Finish, GrowingHash, Remote, RemoteError, Result};
 
 /// Files from this size may be segmented.
 pub const SEGMENT_FROM: u64 = 64 << 20;
@@ -24,21 +26,27 @@ const PER_RANGE: Duration = Duration::from_millis(6);
 const MOST_RANGES: u64 = 8;
 /// The smallest range: shorter ones end before their pipeline fills.
 const SMALLEST_RANGE: u64 = 16 << 20;
-/// Range boundaries fall on multiples of this.
+/// Block boundaries fall on multiples of this.
 const ALIGN: u64 = 1 << 20;
+/// The most blocks a file is cut into (their progress is saved with the record).
+const MOST_BLOCKS: u64 = 256;
+/// The smallest block: each costs its channel an open and a close.
+const SMALLEST_BLOCK: u64 = 8 << 20;
+/// How often the server's hash of an upload is told how far the file is complete.
+const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 
-/// Whether this attempt moves ranges, and how many: the ranges of an earlier attempt when it
-/// continues them (a part written in ranges may have holes, so only its ranges can resume
-/// it, whatever the link measures now), else what the link is worth (`ranges_for`).
+/// Whether this attempt moves blocks, and over how many channels: an attempt that continues
+/// the blocks of an earlier one always does (a part written in blocks may have holes, so only
+/// its blocks can resume it, whatever the link measures now); else what the link is worth.
 pub(super) fn plan(copy: &FileCopy<'_>, resume: bool) -> Option<u64> {
-    let saved = lock(copy.progress);
-    match resume && !saved.is_empty() {
-        true => Some(saved.len() as u64),
+    let continuing = resume && !lock(copy.progress).is_empty();
+    match continuing {
+        true => Some(ranges_for(copy).unwrap_or(2)),
         false => ranges_for(copy),
     }
 }
 
-/// How many ranges a copy should use; None for one stream: a small file, a short link, or
+/// How many channels a copy should use at once; None for one stream: a small file, a short link, or
 /// no local side (a relay streams through ferry once).
 pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
     let size = copy.source.size;
@@ -56,24 +64,37 @@ pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
     (count >= 2).then_some(count)
 }
 
-/// The bytes from `from` to `size` cut into `count` ranges on `ALIGN` boundaries, after one
-/// range `0..from` that is already done (a prefix written by an earlier single stream).
-fn split(from: u64, size: u64, count: u64) -> Vec<Segment> {
-    let step = (size - from).div_ceil(count).div_ceil(ALIGN) * ALIGN;
+/// The bytes from `from` to `size` cut into blocks on `ALIGN` boundaries, after one block
+/// `0..from` that is already done (a prefix written by an earlier single stream).
+fn split(from: u64, size: u64) -> Vec<Segment> {
+    let block = ((size - from) / MOST_BLOCKS)
+        .max(SMALLEST_BLOCK)
+        .div_ceil(ALIGN)
+        * ALIGN;
     let done = (from > 0).then_some(Segment {
         start: 0,
         done: from,
         end: from,
     });
-    let rest = (0..count)
-        .map(|i| from + i * step)
-        .filter(|&start| start < size)
-        .map(|start| Segment {
-            start,
-            done: 0,
-            end: (start + step).min(size),
-        });
+    let rest = (from..size).step_by(block as usize).map(|start| Segment {
+        start,
+        done: 0,
+        end: (start + block).min(size),
+    });
     done.into_iter().chain(rest).collect()
+}
+
+/// How far from the start the file is complete: the blocks done in a row, and the confirmed
+/// start of the first one that is not.
+fn contiguous(segments: &[Segment]) -> u64 {
+    let mut len = 0;
+    for segment in segments {
+        len = segment.start + segment.done;
+        if segment.done < segment.end - segment.start {
+            break;
+        }
+    }
+    len
 }
 
 fn lock(progress: &Progress) -> std::sync::MutexGuard<'_, Vec<Segment>> {
@@ -110,8 +131,8 @@ async fn close_all(channels: &[Box<dyn Remote>]) {
 }
 
 impl FileCopy<'_> {
-    /// Copies in `count` ranges through `target`, continuing the ranges of an earlier attempt
-    /// when `resume`; verifies the whole file, dates it and renames it into place.
+    /// Copies in blocks over `count` channels through `target`, continuing the blocks of an
+    /// earlier attempt when `resume`; verifies the whole file, dates it and renames it.
     pub(super) async fn copy_segmented(
         &self,
         target: &str,
@@ -123,10 +144,19 @@ impl FileCopy<'_> {
         } else {
             self.dst
         };
-        // The further channels open while the part is looked at or made: both cost round trips.
-        let (segments, channels) = tokio::join!(
-            self.starting_ranges(target, resume, count),
-            self.open_channels(remote, count as usize)
+        let hashing = self.can_compare_hashes();
+        // An upload's copy is hashed by the server as its prefix completes, where it can.
+        let follow = async {
+            match hashing && !self.dst.is_local() {
+                true => self.dst.sha256_while_writing(target).await,
+                false => None,
+            }
+        };
+        // All of this costs round trips: it goes at once.
+        let (segments, channels, growing) = tokio::join!(
+            self.starting_blocks(target, resume),
+            self.open_channels(remote, count as usize),
+            follow
         );
         let segments = match segments {
             Ok(segments) => segments,
@@ -139,54 +169,90 @@ impl FileCopy<'_> {
         let resumed_from = segments.iter().map(|s| s.done).sum();
         *lock(self.progress) = segments.clone();
         self.progress.start_at(resumed_from, size);
-        let unfinished: Vec<(usize, Segment)> = segments
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(_, s)| s.done < s.end - s.start)
-            .collect();
-        // The source is complete: its hash is taken while the ranges move (a download's by
+        let queue: std::sync::Mutex<VecDeque<(usize, Segment)>> = std::sync::Mutex::new(
+            segments
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, s)| s.done < s.end - s.start)
+                .collect(),
+        );
+        // The source is complete: its hash is taken while the blocks move (a download's by
         // the server, an upload's from the local disk).
         let early = async {
-            match self.can_compare_hashes() {
+            match hashing {
                 true => Some(self.src.sha256(self.src_path).await),
                 false => None,
             }
         };
-        let moves = unfinished
-            .iter()
-            .enumerate()
-            .map(|(nth, &(index, segment))| {
-                let channel = match nth % (channels.len() + 1) {
-                    0 => remote,
-                    n => channels[n - 1].as_ref(),
-                };
-                let (src, dst) = match self.dst.is_local() {
-                    true => (channel, self.dst),
-                    false => (self.src, channel),
-                };
-                self.move_range(src, dst, target, index, segment)
-            });
-        let (moved, early) = tokio::join!(futures::future::try_join_all(moves), early);
+        let channels_and_own = std::iter::once(remote).chain(channels.iter().map(|c| c.as_ref()));
+        let workers = channels_and_own.map(|channel| {
+            let (src, dst) = match self.dst.is_local() {
+                true => (channel, self.dst),
+                false => (self.src, channel),
+            };
+            let queue = &queue;
+            async move {
+                // The next block in file order, until none is left.
+                loop {
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .pop_front();
+                    let Some((index, segment)) = next else {
+                        return Ok(());
+                    };
+                    self.move_range(src, dst, target, index, segment).await?;
+                }
+            }
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let moves = async {
+            let moved = futures::future::try_join_all(workers).await;
+            let _ = stop.send(true);
+            moved
+        };
+        let (moved, early, growing) = tokio::join!(moves, early, self.follow(growing, stopped));
         close_all(&channels).await;
         moved?;
-        // Dated while it is verified: no range writes any more.
-        let (verification, dated) =
-            tokio::join!(self.verify_whole(target, early), self.date(target));
+        let followed = match growing {
+            Some(mut growing) => {
+                growing.advance(size).await;
+                growing.finish().await
+            }
+            None => None,
+        };
+        // Dated while it is verified: no block writes any more.
+        let (verification, dated) = tokio::join!(
+            self.verify_whole(target, early, followed),
+            self.date(target)
+        );
         lock(self.progress).clear();
         let verification = verification?;
         self.conclude(target, dated, resumed_from, verification)
             .await
     }
 
-    /// The ranges this attempt starts from: those of an earlier attempt it continues, or new
-    /// ones after what one stream wrote, or new ones in a fresh, empty part.
-    async fn starting_ranges(
+    /// Tells the server's hash how far the file is complete until the blocks stop moving.
+    async fn follow(
         &self,
-        target: &str,
-        resume: bool,
-        count: u64,
-    ) -> Result<Vec<Segment>> {
+        growing: Option<Box<dyn GrowingHash>>,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<Box<dyn GrowingHash>> {
+        let mut growing = growing?;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(FOLLOW_EVERY) => {}
+                _ = stopped.changed() => return Some(growing),
+            }
+            let complete = contiguous(&lock(self.progress));
+            growing.advance(complete).await;
+        }
+    }
+
+    /// The blocks this attempt starts from: those of an earlier attempt it continues, or new
+    /// ones after what one stream wrote, or new ones in a fresh, empty part.
+    async fn starting_blocks(&self, target: &str, resume: bool) -> Result<Vec<Segment>> {
         let size = self.source.size;
         let saved = lock(self.progress).clone();
         if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
@@ -202,7 +268,7 @@ impl FileCopy<'_> {
             let writer = self.dst.write_at(target, 0).await?;
             writer.finish(Finish::default()).await?;
         }
-        Ok(split(prefix, size, count))
+        Ok(split(prefix, size))
     }
 
     /// Gives the part the source's modification time where asked; whether it did.
@@ -228,7 +294,7 @@ impl FileCopy<'_> {
         channels
     }
 
-    /// Moves what is left of range `index` from `src` to `dst`.
+    /// Moves what is left of block `index` from `src` to `dst`.
     async fn move_range(
         &self,
         src: &dyn Remote,
@@ -285,19 +351,26 @@ impl FileCopy<'_> {
     }
 
     /// Size always; with hashing on, SHA-256 of the whole file on both sides: the source's
-    /// (`early`, taken while the ranges moved) and the part's (from the local disk, or by the
-    /// server).
+    /// (`early`, taken while the blocks moved) and the part's (`followed` by the server as it
+    /// filled, else hashed now from the local disk or by the server).
     async fn verify_whole(
         &self,
         part: &str,
         early: Option<Result<Option<String>>>,
+        followed: Option<String>,
     ) -> Result<super::copy::Verification> {
         let size = self.source.size;
         let Some(source) = early else {
             let written = self.dst.stat(part).await?.size;
             return self.compare(part, size, written, String::new(), None).await;
         };
-        let (written, copy) = tokio::join!(self.dst.stat(part), self.dst.sha256(part));
+        let hash_copy = async {
+            match followed {
+                Some(hash) => Ok(Some(hash)),
+                None => self.dst.sha256(part).await,
+            }
+        };
+        let (written, copy) = tokio::join!(self.dst.stat(part), hash_copy);
         let (written, copy, source) = (written?.size, copy?, source?);
         let remote = match self.dst.is_local() {
             true => self.src,
@@ -320,38 +393,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges_cover_the_file_on_aligned_boundaries() {
+    fn blocks_cover_the_file_on_aligned_boundaries() {
         let size = 100 * ALIGN + 5;
-        let ranges = split(0, size, 4);
-        assert_eq!(ranges.len(), 4);
-        assert!(cover(&ranges, size));
-        assert!(ranges.iter().all(|r| r.start % ALIGN == 0));
-        assert_eq!(ranges[3].end, size);
-        let tiny = split(0, 3 * ALIGN, 8);
-        assert!(cover(&tiny, 3 * ALIGN), "{tiny:?}");
-        assert_eq!(tiny.len(), 3);
+        let blocks = split(0, size);
+        assert!(cover(&blocks, size), "{blocks:?}");
+        assert!(blocks.iter().all(|b| b.start % ALIGN == 0));
+        assert_eq!(blocks.len() as u64, size.div_ceil(SMALLEST_BLOCK));
+        let huge = 1 << 40;
+        let blocks = split(0, huge);
+        assert!(cover(&blocks, huge));
+        assert!(blocks.len() as u64 <= MOST_BLOCKS, "{}", blocks.len());
     }
 
     #[test]
-    fn ranges_continue_after_a_prefix_one_stream_wrote() {
+    fn blocks_continue_after_a_prefix_one_stream_wrote() {
         let size = 100 * ALIGN;
-        let ranges = split(37 * ALIGN + 9, size, 4);
-        assert!(cover(&ranges, size), "{ranges:?}");
-        assert_eq!(ranges.len(), 5);
-        assert_eq!(ranges[0].done, 37 * ALIGN + 9, "the prefix is done");
-        assert!(ranges[1..].iter().all(|r| r.done == 0));
-        let done: u64 = ranges.iter().map(|r| r.done).sum();
-        assert_eq!(done, 37 * ALIGN + 9);
+        let blocks = split(37 * ALIGN + 9, size);
+        assert!(cover(&blocks, size), "{blocks:?}");
+        assert_eq!(blocks[0].done, 37 * ALIGN + 9, "the prefix is done");
+        assert!(blocks[1..].iter().all(|b| b.done == 0));
+        assert_eq!(contiguous(&blocks), 37 * ALIGN + 9);
     }
 
     #[test]
-    fn saved_ranges_count_only_when_they_fit_the_file() {
-        let mut ranges = split(0, 64 * ALIGN, 4);
-        ranges[1].done = 3;
-        assert!(cover(&ranges, 64 * ALIGN));
-        assert!(!cover(&ranges, 65 * ALIGN), "another size");
-        ranges[2].done = 64 * ALIGN;
-        assert!(!cover(&ranges, 64 * ALIGN), "done past the end");
+    fn the_complete_prefix_stops_at_the_first_unfinished_block() {
+        let size = 64 * ALIGN;
+        let mut blocks = split(0, size);
+        assert_eq!(contiguous(&blocks), 0);
+        blocks[0].done = 3;
+        blocks[2].done = SMALLEST_BLOCK;
+        assert_eq!(contiguous(&blocks), 3, "block 1 has nothing yet");
+        blocks[0].done = SMALLEST_BLOCK;
+        blocks[1].done = 5;
+        assert_eq!(contiguous(&blocks), SMALLEST_BLOCK + 5);
+        for block in &mut blocks {
+            block.done = block.end - block.start;
+        }
+        assert_eq!(contiguous(&blocks), size);
+    }
+
+    #[test]
+    fn saved_blocks_count_only_when_they_fit_the_file() {
+        let mut blocks = split(0, 64 * ALIGN);
+        blocks[1].done = 3;
+        assert!(cover(&blocks, 64 * ALIGN));
+        assert!(!cover(&blocks, 65 * ALIGN), "another size");
+        blocks[2].done = 64 * ALIGN;
+        assert!(!cover(&blocks, 64 * ALIGN), "done past the end");
         assert!(!cover(&[], 0));
     }
 }
