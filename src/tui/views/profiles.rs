@@ -99,26 +99,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         rows.extend(last_test::rows(app, &summary.profile.name));
         let lines = rows
             .into_iter()
-            .flat_map(|row| {
-                let values = match row.whole {
-                    true => wrap(&row.value, width),
-                    false => vec![fit(&row.value, width)],
-                };
-                let mut label = Some(row.label);
-                values
-                    .into_iter()
-                    .map(|value| {
-                        let label = label.take().unwrap_or_default();
-                        Line::from(vec![
-                            Span::styled(format!(" {label:<13}"), theme.title()),
-                            Span::raw(value),
-                        ])
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|row| row_lines(row, width, theme))
             .collect::<Vec<_>>();
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// A row as lines: the label, then the value cut to `width`, or all of it over several lines.
+fn row_lines(row: Row, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let values = match row.whole {
+        true => wrap(&row.value, width),
+        false => vec![fit(&row.value, width)],
+    };
+    let mut label = Some(row.label);
+    values
+        .into_iter()
+        .map(|value| {
+            let label = label.take().unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!(" {label:<13}"), theme.title()),
+                Span::raw(value),
+            ])
+        })
+        .collect()
 }
 
 /// What the profile says of itself (the last test comes after).
