@@ -1,8 +1,8 @@
 //! The app never hands a server's control bytes to the terminal: hostile names in a listing,
-//! refused names and an error's details are drawn escaped.
+//! refused names, an error's details and a test's jump hosts are drawn escaped.
 
-use ferry::engine::api::{Failure, Place, Request, Response};
-use ferry::remote::{EntryKind, ErrorKind, SessionInfo};
+use ferry::engine::api::{Failure, Place, Request, Response, TestReport};
+use ferry::remote::{EntryKind, ErrorKind, HopInfo, SessionInfo};
 use ferry::text::name_from_bytes;
 
 use crate::stage::{self, staged};
@@ -92,4 +92,38 @@ fn hostile_listing_and_error_are_drawn_escaped() {
     let screen = staged.screen();
     assert_screen_safe(&screen);
     assert!(screen.contains("\\x1b[2J\\u{9b}31m"), "{screen}");
+}
+
+#[test]
+fn a_test_report_s_hops_are_drawn_escaped() {
+    let mut staged = staged((120, 35));
+    staged.keys(&["5", "j", "j", "t"]);
+    staged.answer(
+        |r| matches!(r, Request::Test { .. }),
+        |_| {
+            vec![Response::Tested {
+                report: Box::new(TestReport {
+                    profile: "web".into(),
+                    ok: true,
+                    hops: vec![HopInfo {
+                        name: "gw\x1b]0;pwned\x07".into(),
+                        address: "10.0.0.1:22".into(),
+                        host_key: Some(("ssh-ed25519\x1b[2J".into(), "SHA256:abc".into())),
+                        millis: 12,
+                    }],
+                    ..TestReport::default()
+                }),
+            }]
+        },
+    );
+    let screen = staged.screen();
+    assert_screen_safe(&screen);
+    assert!(
+        screen.contains("jump 1       gw\\x1b]0;pwned\\x07 (10.0.0.1:22), 12 ms"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("ssh-ed25519\\x1b[2J SHA256:abc"),
+        "{screen}"
+    );
 }

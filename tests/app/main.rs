@@ -7,6 +7,7 @@ mod support;
 
 mod harness;
 mod hostile;
+mod jumps;
 mod keys;
 mod pty;
 mod snapshots;

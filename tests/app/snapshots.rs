@@ -10,7 +10,10 @@ use ferry::transfer::model::Direction;
 use ferry::tui::msg::Input;
 
 use crate::harness::{NOW, Staged, start};
-use crate::stage::{REPORTS, answer_start, busy_queue, connect_web, history, staged, tested_web};
+use crate::stage::{
+    REPORTS, answer_start, busy_queue, connect_web, history, staged, tested_web,
+    tested_web_through_jumps,
+};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 35)];
 
@@ -77,6 +80,15 @@ fn profiles_tab() {
     snap("profiles", |s| {
         s.keys(&["5", "j", "j", "t"]);
         tested_web(s);
+    });
+}
+
+#[test]
+fn profiles_tab_after_a_test_through_two_jump_hosts() {
+    snap("profiles_jumps", |s| {
+        s.app.profiles[2].profile.jump = vec!["bastion".into(), "ops@gw:2222".into()];
+        s.keys(&["5", "j", "j", "t"]);
+        tested_web_through_jumps(s);
     });
 }
 

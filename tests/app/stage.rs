@@ -6,7 +6,7 @@ use ferry::engine::api::{
     TransferView, VaultState,
 };
 use ferry::profile::{HostKeyPolicy, Profile, Protocol};
-use ferry::remote::{Entry, EntryKind, SessionInfo};
+use ferry::remote::{Entry, EntryKind, HopInfo, SessionInfo};
 use ferry::transfer::copy::Verification;
 use ferry::transfer::model::{Direction, ItemKind, OverwritePolicy, Transfer, TransferState};
 use ferry::tui::msg::Input;
@@ -361,6 +361,50 @@ pub fn tested_web(staged: &mut Staged) {
                     free_bytes: Some(78 << 30),
                     error: None,
                     hops: Vec::new(),
+                }),
+            }]
+        },
+    );
+}
+
+/// A finished test of `web` through two jump hosts.
+pub fn tested_web_through_jumps(staged: &mut Staged) {
+    let hop = |name: &str, address: &str, fingerprint: &str, millis| HopInfo {
+        name: name.into(),
+        address: address.into(),
+        host_key: Some(("ssh-ed25519".into(), fingerprint.into())),
+        millis,
+    };
+    staged.answer(
+        |r| matches!(r, Request::Test { .. }),
+        |_| {
+            vec![Response::Tested {
+                report: Box::new(TestReport {
+                    profile: "web".into(),
+                    address: "10.0.0.5:22".into(),
+                    ok: true,
+                    connect_ms: Some(212),
+                    banner: Some("SSH-2.0-OpenSSH_9.2p1".into()),
+                    host_key: Some(
+                        "ssh-ed25519 SHA256:vqgtz04CGTeGphHzapNjoW8eX2rOoPNq0e0z7Y3t5g8".into(),
+                    ),
+                    auth_method: Some("password".into()),
+                    home: Some("/home/deploy".into()),
+                    hops: vec![
+                        hop(
+                            "bastion",
+                            "203.0.113.7:22",
+                            "SHA256:Zk1Q8m4mXw0yTtGq3Rr1o2kXo9vWc6hY7bN5pJ2sLdE",
+                            41,
+                        ),
+                        hop(
+                            "ops@gw:2222",
+                            "gw:2222",
+                            "SHA256:3fK9xQ0bV7nW2mR5tY8uI1oP4aS6dF9gH2jK5lZ8cXv",
+                            63,
+                        ),
+                    ],
+                    ..TestReport::default()
                 }),
             }]
         },

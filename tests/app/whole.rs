@@ -21,7 +21,7 @@ const PASSPHRASE: &str = "correct horse battery";
 
 /// A data directory with a passphrase vault and a password profile per server; the engine
 /// starts locked, as `ferry` does.
-fn engine(dir: &std::path::Path, servers: &[(&str, u16)]) -> EngineClient {
+pub fn engine(dir: &std::path::Path, servers: &[(&str, u16)]) -> EngineClient {
     let data = dir.join("data");
     let store = Store::open(&data.join("ferry.redb")).expect("store");
     let cheap = Argon2Cost {
@@ -57,7 +57,7 @@ fn unlocked(app: &App) -> bool {
 }
 
 /// Types the passphrase into the unlock dialog.
-async fn unlock(live: &mut Live) {
+pub async fn unlock(live: &mut Live) {
     live.settle("the unlock dialog", |app| {
         matches!(app.layers.last(), Some(Layer::Unlock(_)))
     })

@@ -19,9 +19,10 @@ impl App {
             Action::Down => *cursor = (*cursor + 1).min(count.saturating_sub(1)),
             Action::Top => *cursor = 0,
             Action::Bottom => *cursor = count.saturating_sub(1),
-            Action::Add => self
-                .layers
-                .push(Layer::Form(Box::new(ProfileForm::new(None)))),
+            Action::Add => self.layers.push(Layer::Form(Box::new(ProfileForm::new(
+                None,
+                &self.profiles,
+            )))),
             Action::Import => self.layers.push(Layer::from(Confirm {
                 title: "Import from ssh config".into(),
                 lines: vec![
@@ -44,9 +45,10 @@ impl App {
         };
         let name = summary.profile.name.clone();
         match action {
-            Action::EditProfile => self
-                .layers
-                .push(Layer::Form(Box::new(ProfileForm::new(Some(summary))))),
+            Action::EditProfile => self.layers.push(Layer::Form(Box::new(ProfileForm::new(
+                Some(summary),
+                &self.profiles,
+            )))),
             Action::DeleteProfile => self.layers.push(Layer::from(Confirm {
                 title: "Delete profile".into(),
                 lines: vec![

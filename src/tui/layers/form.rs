@@ -1,12 +1,13 @@
 //! The profile form: ratatui-textarea fields, secrets masked, choices cycled with Space or
 //! ←/→, each field checked as it is typed (the error shows beside it), Enter saves when every
-//! field is valid. Fields that do not apply to the protocol (keys and host-key policy for FTP)
-//! are skipped. No I/O here.
+//! field is valid. Fields that do not apply to the protocol (keys, host-key policy and jump
+//! hosts for FTP) are skipped. No I/O here.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::input::{line, text_of};
+use super::jumps::{self, Known};
 use super::{Deferred, Outcome};
 use crate::engine::api::{ProfileSummary, Secret, SecretChange};
 use crate::profile::{HostKeyPolicy, Profile, Protocol, validate_name};
@@ -26,13 +27,14 @@ pub enum Field {
     KeyPassphrase,
     Agent,
     HostKeyPolicy,
+    Jump,
     MaxConnections,
     Timeout,
     Charset,
     Exec,
 }
 
-pub const FIELDS: [Field; 15] = [
+pub const FIELDS: [Field; 16] = [
     Field::Name,
     Field::Protocol,
     Field::Host,
@@ -44,6 +46,7 @@ pub const FIELDS: [Field; 15] = [
     Field::KeyPassphrase,
     Field::Agent,
     Field::HostKeyPolicy,
+    Field::Jump,
     Field::MaxConnections,
     Field::Timeout,
     Field::Charset,
@@ -64,6 +67,7 @@ impl Field {
             Field::KeyPassphrase => "key passphrase",
             Field::Agent => "ssh-agent",
             Field::HostKeyPolicy => "unknown host key",
+            Field::Jump => "jump hosts",
             Field::MaxConnections => "connections",
             Field::Timeout => "timeout (s)",
             Field::Charset => "name charset",
@@ -89,6 +93,7 @@ impl Field {
                 | Field::KeyPassphrase
                 | Field::Agent
                 | Field::HostKeyPolicy
+                | Field::Jump
                 | Field::Exec
         )
     }
@@ -129,10 +134,13 @@ pub struct ProfileForm {
     /// The save failed: the engine's words.
     pub error: Option<String>,
     pub busy: bool,
+    /// What the jump hosts are checked against.
+    pub known: Known,
 }
 
 impl ProfileForm {
-    pub fn new(original: Option<ProfileSummary>) -> ProfileForm {
+    /// A form for `original` (None: a new profile); `profiles` are all the saved ones.
+    pub fn new(original: Option<ProfileSummary>, profiles: &[ProfileSummary]) -> ProfileForm {
         let base = original
             .as_ref()
             .map(|s| s.profile.clone())
@@ -156,11 +164,15 @@ impl ProfileForm {
                     Field::MaxConnections => base.max_connections.to_string(),
                     Field::Timeout => base.timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
                     Field::Charset => base.charset.clone().unwrap_or_default(),
+                    Field::Jump => base.jump.join(", "),
                     _ => String::new(),
                 };
                 let mut field_text = line(&text, field.is_secret());
                 if field.is_secret() && original.is_some() {
                     field_text.set_placeholder_text("(unchanged)");
+                }
+                if *field == Field::Jump {
+                    field_text.set_placeholder_text("profile or user@host[:port], comma-separated");
                 }
                 field_text
             })
@@ -176,6 +188,15 @@ impl ProfileForm {
                 .unwrap_or(0),
             agent: base.agent,
             no_exec: base.no_exec,
+            known: Known {
+                profiles: profiles
+                    .iter()
+                    .map(|s| &s.profile)
+                    .filter(|p| original.as_ref().is_none_or(|o| o.profile.name != p.name))
+                    .map(|p| (p.name.clone(), p.protocol))
+                    .collect(),
+                kept: base.jump.clone(),
+            },
             original,
             texts,
             focus: 0,
@@ -230,6 +251,12 @@ impl ProfileForm {
                 .is_none()
                 .then(|| "unknown (utf-8, latin1, cp1252, …)".into()),
             Field::User if text.trim().is_empty() => Some("required".into()),
+            Field::Jump => {
+                let typed = self.text(Field::Name);
+                let was = self.original.as_ref().map(|o| o.profile.name.as_str());
+                let own: Vec<&str> = [Some(typed.trim()), was].into_iter().flatten().collect();
+                jumps::problem(&text, &own, &self.known)
+            }
             Field::KeyFile if self.applies(field) && !text.trim().is_empty() => {
                 let path = crate::paths::expand_tilde(text.trim());
                 (!path.is_file()).then(|| "no such file".into())
@@ -319,6 +346,10 @@ impl ProfileForm {
         profile.agent = sftp && self.agent;
         profile.host_key_policy = self.policy();
         profile.no_exec = sftp && self.no_exec;
+        profile.jump = match sftp {
+            true => jumps::parse(&self.text(Field::Jump)),
+            false => Vec::new(),
+        };
         profile.charset = match Charset::from_label(self.text(Field::Charset).trim()) {
             None | Some(Charset::Utf8) => None,
             Some(charset) => Some(charset.name().to_string()),
@@ -365,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_new_profile_is_checked_field_by_field_and_saved_with_its_secret() {
-        let mut form = ProfileForm::new(None);
+        let mut form = ProfileForm::new(None, &[]);
         assert!(form.problem(Field::Name).is_some());
         assert!(matches!(press(&mut form, KeyCode::Enter), Outcome::Stay));
         assert_eq!(FIELDS[form.focus], Field::Name);
@@ -401,7 +432,7 @@ mod tests {
 
     #[test]
     fn ftp_skips_the_ssh_fields_and_sets_its_port() {
-        let mut form = ProfileForm::new(None);
+        let mut form = ProfileForm::new(None, &[]);
         form.focus = 1;
         press(&mut form, KeyCode::Char(' '));
         assert_eq!(form.protocol(), Protocol::Ftp);
@@ -414,7 +445,7 @@ mod tests {
 
     #[test]
     fn the_name_charset_is_checked_and_exec_requests_can_be_turned_off() {
-        let mut form = ProfileForm::new(None);
+        let mut form = ProfileForm::new(None, &[]);
         type_text(&mut form, "legacy");
         form.focus = 2;
         type_text(&mut form, "ftp.example.net");
@@ -437,11 +468,14 @@ mod tests {
         };
         assert_eq!(saved.profile.charset.as_deref(), Some("latin1"));
         assert!(saved.profile.no_exec);
-        let mut again = ProfileForm::new(Some(ProfileSummary {
-            profile: saved.profile,
-            has_password: false,
-            has_key_passphrase: false,
-        }));
+        let mut again = ProfileForm::new(
+            Some(ProfileSummary {
+                profile: saved.profile,
+                has_password: false,
+                has_key_passphrase: false,
+            }),
+            &[],
+        );
         assert_eq!(again.text(Field::Charset), "latin1");
         again.focus = FIELDS
             .iter()
@@ -452,5 +486,59 @@ mod tests {
             panic!("saved")
         };
         assert!(!saved.profile.no_exec, "turned back on");
+    }
+
+    #[test]
+    fn jump_hosts_are_an_sftp_chain_checked_against_the_other_profiles() {
+        let summary = |name: &str, protocol: Protocol| ProfileSummary {
+            profile: Profile::new(name, protocol, "h", protocol.default_port(), "u"),
+            has_password: false,
+            has_key_passphrase: false,
+        };
+        let profiles = [
+            summary("bastion", Protocol::Sftp),
+            summary("files", Protocol::Ftp),
+        ];
+        let mut form = ProfileForm::new(None, &profiles);
+        type_text(&mut form, "db");
+        form.focus = 2;
+        type_text(&mut form, "db.lan");
+        form.focus = FIELDS
+            .iter()
+            .position(|f| *f == Field::Jump)
+            .expect("field");
+        type_text(&mut form, "files");
+        assert_eq!(
+            form.problem(Field::Jump).as_deref(),
+            Some("hop 1: not an SFTP profile")
+        );
+        assert!(matches!(press(&mut form, KeyCode::Enter), Outcome::Stay));
+        assert_eq!(form.error.as_deref(), Some("check the jump hosts field"));
+        for _ in 0.."files".len() {
+            press(&mut form, KeyCode::Backspace);
+        }
+        type_text(&mut form, "bastion, ops@gw:2222");
+        assert_eq!(form.problem(Field::Jump), None);
+        let Outcome::Keep(Deferred::SaveProfile(saved)) = press(&mut form, KeyCode::Enter) else {
+            panic!("saved")
+        };
+        assert_eq!(saved.profile.jump, ["bastion", "ops@gw:2222"]);
+
+        let mut ftp = ProfileForm::new(
+            Some(ProfileSummary {
+                profile: saved.profile,
+                has_password: false,
+                has_key_passphrase: false,
+            }),
+            &profiles,
+        );
+        assert_eq!(ftp.text(Field::Jump), "bastion, ops@gw:2222");
+        ftp.focus = 1;
+        press(&mut ftp, KeyCode::Char(' '));
+        assert!(!ftp.applies(Field::Jump));
+        let Outcome::Keep(Deferred::SaveProfile(saved)) = press(&mut ftp, KeyCode::Enter) else {
+            panic!("saved")
+        };
+        assert!(saved.profile.jump.is_empty(), "FTP goes direct");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod form;
 pub mod input;
+pub mod jumps;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;

@@ -446,7 +446,8 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
     let visible: Vec<usize> = (0..FIELDS.len())
         .filter(|&i| form.applies(FIELDS[i]))
         .collect();
-    let rect = centered(area, 74, visible.len() as u16 + 5);
+    // The status line right under the fields: with every field shown the box fills 80×24.
+    let rect = centered(area, 74, visible.len() as u16 + 4);
     let inner = frame_box(frame, rect, &title, theme);
     let label_width = 17u16;
     for (row, &index) in visible.iter().enumerate() {
@@ -514,7 +515,7 @@ fn form_box(frame: &mut Frame, area: Rect, form: &ProfileForm, theme: &Theme) {
             );
         }
     }
-    let y = inner.y + visible.len() as u16 + 1;
+    let y = inner.y + visible.len() as u16;
     let status = match (&form.error, form.busy) {
         (Some(error), _) => Line::from(Span::styled(
             fit(error, usize::from(inner.width)),

@@ -110,6 +110,25 @@ pub fn fit_end(text: &str, width: usize) -> String {
     out.into_iter().rev().collect()
 }
 
+/// `text` broken into lines of at most `width` columns, none of it left out (a fingerprint
+/// must be read whole).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.max(1) && used > 0 {
+            lines.push(String::new());
+            used = 0;
+        }
+        if let Some(last) = lines.last_mut() {
+            last.push(c);
+        }
+        used += w;
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +145,7 @@ mod tests {
         assert_eq!(fit("daily-1202.csv", 8), "daily-1…");
         assert_eq!(fit_end("/srv/www/uploads", 10), "…w/uploads");
         assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(wrap("SHA256:abcdef", 7), ["SHA256:", "abcdef"]);
+        assert_eq!(wrap("", 7), [""]);
     }
 }

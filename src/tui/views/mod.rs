@@ -6,6 +6,7 @@ mod dashboard;
 mod dialogs;
 mod explorer;
 pub mod format;
+mod last_test;
 mod profiles;
 mod queue;
 pub mod theme;

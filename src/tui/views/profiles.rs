@@ -1,18 +1,43 @@
 //! The Profiles tab: the list on the left, the selected profile's facts on the right (address,
-//! authentication, host-key policy, pinned certificate, the last test).
+//! authentication, host-key policy, jump hosts, pinned certificate, the last test).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::format::{fit, pad};
+use super::format::{fit, pad, wrap};
+use super::last_test;
 use super::theme::Theme;
 use crate::engine::api::ProfileSummary;
 use crate::profile::Protocol;
 use crate::text::shown;
 use crate::tui::app::App;
-use crate::units::human_bytes;
+
+/// A fact of the detail pane: its label and value; a `whole` value (a fingerprint) goes on
+/// over the next lines instead of being cut.
+pub(super) struct Row {
+    pub label: String,
+    pub value: String,
+    pub whole: bool,
+}
+
+impl Row {
+    pub fn cut(label: &str, value: impl Into<String>) -> Row {
+        Row {
+            label: label.to_string(),
+            value: value.into(),
+            whole: false,
+        }
+    }
+
+    pub fn whole(label: &str, value: impl Into<String>) -> Row {
+        Row {
+            whole: true,
+            ..Row::cut(label, value)
+        }
+    }
+}
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let [list, detail] =
@@ -69,21 +94,38 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(detail);
     frame.render_widget(block, detail);
     if let Some(summary) = selected {
-        let width = usize::from(inner.width);
-        let lines = facts(summary, app)
+        let width = usize::from(inner.width).saturating_sub(14);
+        let mut rows = facts(summary);
+        rows.extend(last_test::rows(app, &summary.profile.name));
+        let lines = rows
             .into_iter()
-            .map(|(label, value)| {
-                Line::from(vec![
-                    Span::styled(format!(" {label:<13}"), theme.title()),
-                    Span::raw(fit(&value, width.saturating_sub(14))),
-                ])
-            })
+            .flat_map(|row| row_lines(row, width, theme))
             .collect::<Vec<_>>();
         frame.render_widget(Paragraph::new(lines), inner);
     }
 }
 
-fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
+/// A row as lines: the label, then the value cut to `width`, or all of it over several lines.
+fn row_lines(row: Row, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let values = match row.whole {
+        true => wrap(&row.value, width),
+        false => vec![fit(&row.value, width)],
+    };
+    let mut label = Some(row.label);
+    values
+        .into_iter()
+        .map(|value| {
+            let label = label.take().unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!(" {label:<13}"), theme.title()),
+                Span::raw(value),
+            ])
+        })
+        .collect()
+}
+
+/// What the profile says of itself (the last test comes after).
+fn facts(summary: &ProfileSummary) -> Vec<Row> {
     let p = &summary.profile;
     let mut auth = Vec::new();
     if summary.has_password {
@@ -99,10 +141,10 @@ fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
         auth.push("none stored".into());
     }
     let mut rows = vec![
-        ("address", p.url()),
-        ("auth", auth.join(", ")),
-        ("connections", p.max_connections.to_string()),
-        (
+        Row::cut("address", p.url()),
+        Row::cut("auth", auth.join(", ")),
+        Row::cut("connections", p.max_connections.to_string()),
+        Row::cut(
             "timeout",
             p.timeout_secs
                 .map(|t| format!("{t} s"))
@@ -110,12 +152,22 @@ fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
         ),
     ];
     match p.protocol {
-        Protocol::Sftp => rows.push(("host key", format!("unknown keys: {}", p.host_key_policy))),
-        Protocol::Ftp => rows.push((
+        Protocol::Sftp => {
+            rows.push(Row::cut(
+                "host key",
+                format!("unknown keys: {}", p.host_key_policy),
+            ));
+            let chain = match p.jump.is_empty() {
+                true => "—".to_string(),
+                false => shown(&p.jump.join(" → ")).into_owned(),
+            };
+            rows.push(Row::cut("jump", chain));
+        }
+        Protocol::Ftp => rows.push(Row::cut(
             "security",
-            "none: passwords and files travel in clear".into(),
+            "none: passwords and files travel in clear",
         )),
-        Protocol::Ftps | Protocol::FtpsImplicit => rows.push((
+        Protocol::Ftps | Protocol::FtpsImplicit => rows.push(Row::cut(
             "certificate",
             match &p.cert_pin {
                 Some(pin) => format!("pinned {}", crate::remote::ftp::colon_hex(pin)),
@@ -124,47 +176,19 @@ fn facts(summary: &ProfileSummary, app: &App) -> Vec<(&'static str, String)> {
         )),
     }
     if let Some(charset) = &p.charset {
-        rows.push(("names", format!("in {charset}, converted both ways")));
+        rows.push(Row::cut(
+            "names",
+            format!("in {charset}, converted both ways"),
+        ));
     }
     if p.no_exec {
-        rows.push((
+        rows.push(Row::cut(
             "exec",
-            "never (checksums by check-file or read-back)".into(),
+            "never (checksums by check-file or read-back)",
         ));
     }
     if let Some(dir) = &p.local_dir {
-        rows.push(("local dir", dir.display().to_string()));
-    }
-    let test = match (
-        app.profiles_tab.testing.contains(&p.name),
-        app.profiles_tab.reports.get(&p.name),
-    ) {
-        (true, _) => Some("testing…".to_string()),
-        (false, Some(report)) => Some(match &report.error {
-            Some(error) => format!("failed: {}", shown(&error.message)),
-            None => format!(
-                "{:.2} s, {}{}",
-                report.connect_ms.unwrap_or(0) as f64 / 1000.0,
-                shown(report.banner.as_deref().unwrap_or("connected")),
-                report
-                    .free_bytes
-                    .map(|b| format!(", {} free", human_bytes(b)))
-                    .unwrap_or_default()
-            ),
-        }),
-        (false, None) => None,
-    };
-    rows.push(("last test", test.unwrap_or_else(|| "— (t to test)".into())));
-    if let Some(report) = app.profiles_tab.reports.get(&p.name) {
-        if let Some(key) = &report.host_key {
-            rows.push(("server key", key.clone()));
-        }
-        if let Some(auth) = &report.auth_method {
-            rows.push(("logged in by", auth.clone()));
-        }
-        if let Some(home) = &report.home {
-            rows.push(("home", shown(home).into_owned()));
-        }
+        rows.push(Row::cut("local dir", dir.display().to_string()));
     }
     rows
 }
