@@ -143,6 +143,15 @@ fn check(profile: &Profile) -> Result<(), Failure> {
     if profile.protocol != Protocol::Sftp && profile.key_passphrase.is_some() {
         return Err(invalid("key files apply to sftp:// profiles only".into()));
     }
+    if profile.protocol != Protocol::Sftp && !profile.jump.is_empty() {
+        return Err(invalid("jump hosts apply to sftp:// profiles only".into()));
+    }
+    if profile.jump.contains(&profile.name) {
+        return Err(invalid(format!(
+            "{} cannot be its own jump host",
+            crate::text::shown(&profile.name)
+        )));
+    }
     Ok(())
 }
 

@@ -120,11 +120,21 @@ async fn profiles_are_saved_with_sealed_secrets_and_listed_without_them() {
     )
     .await;
     let bad = Profile::new("bad name!", Protocol::Sftp, "h", 22, "u");
-    let refused = client.request(save(None, bad, SecretChange::Keep)).await;
-    assert!(
-        matches!(refused, Response::Error(ref f) if f.kind == ErrorKind::Invalid),
-        "{refused:?}"
-    );
+    let mut own_hop = Profile::new("loop", Protocol::Sftp, "h", 22, "u");
+    own_hop.jump = vec!["web".into(), "loop".into()];
+    let mut ftp_hop = Profile::new("files", Protocol::Ftp, "h", 21, "u");
+    ftp_hop.jump = vec!["web".into()];
+    for (bad, why) in [
+        (bad, "name"),
+        (own_hop, "its own jump host"),
+        (ftp_hop, "sftp:// profiles only"),
+    ] {
+        let refused = client.request(save(None, bad, SecretChange::Keep)).await;
+        assert!(
+            matches!(refused, Response::Error(ref f) if f.kind == ErrorKind::Invalid && f.message.contains(why)),
+            "{refused:?}"
+        );
+    }
 
     let listed = match call(&client, Request::Profiles).await {
         Response::Profiles { profiles } => profiles,
