@@ -145,7 +145,7 @@ impl FileCopy<'_> {
             self.dst
         };
         let hashing = self.can_compare_hashes();
-        // An upload's copy is hashed by the server as its prefix completes, where it can.
+        // The copy is hashed as its prefix completes: an upload's by the server where it can.
         let follow = async {
             match hashing && !self.dst.is_local() {
                 true => self.dst.sha256_while_writing(target).await,
@@ -164,6 +164,11 @@ impl FileCopy<'_> {
                 close_all(&channels).await;
                 return Err(err);
             }
+        };
+        // A download's part is followed here, once it exists.
+        let growing = match growing {
+            None if hashing && self.dst.is_local() => self.dst.sha256_while_writing(target).await,
+            growing => growing,
         };
         let size = self.source.size;
         let resumed_from = segments.iter().map(|s| s.done).sum();

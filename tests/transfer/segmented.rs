@@ -72,6 +72,10 @@ async fn large_files_move_in_ranges_over_a_long_link() {
         "the ranges had channels of their own"
     );
     assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(
+        up.attempts, 1,
+        "the copy hashed as it filled matched at once"
+    );
     assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
     assert!(!server.root().join("big.bin.ferry-part").exists());
     let mtime = |path: &std::path::Path| {
@@ -99,6 +103,10 @@ async fn large_files_move_in_ranges_over_a_long_link() {
     assert_eq!(
         record.verification,
         Some(Verification::Sha256(hash.clone()))
+    );
+    assert_eq!(
+        record.attempts, 1,
+        "the part hashed as it filled matched at once"
     );
     assert_eq!(sha256_file(&down.join("big.bin")), hash);
     client.request(Request::Shutdown).await;
@@ -248,6 +256,9 @@ async fn sshd_takes_ranges_over_a_long_link() {
     )
     .await;
     assert_eq!(relay.cuts(), 1);
+    // One attempt lost to the cut, none to verification: the server's hash, taken as the
+    // copy filled from its start, matched at once.
+    assert_eq!(up.attempts, 2, "{up:?}");
     assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
     assert_eq!(sha256_file(&target.join("big.bin")), hash);
     assert!(
@@ -267,6 +278,7 @@ async fn sshd_takes_ranges_over_a_long_link() {
     )
     .await;
     assert_eq!(relay.cuts(), 2);
+    assert_eq!(record.attempts, 2, "{record:?}");
     assert_eq!(
         record.verification,
         Some(Verification::Sha256(hash.clone()))

@@ -15,11 +15,12 @@ use sha2::{Digest, Sha256};
 use crate::text::{local_path, os_text, path_text};
 
 use super::{
-    Capabilities, Endpoint, Entry, EntryKind, ReadStream, Remote, RemoteError, Result, SessionInfo,
-    WriteStream,
+    Capabilities, Endpoint, Entry, EntryKind, GrowingHash, ReadStream, Remote, RemoteError, Result,
+    SessionInfo, WriteStream,
 };
 
 mod durable;
+mod following;
 mod streams;
 
 pub use durable::SmallWrite;
@@ -321,6 +322,14 @@ impl Remote for LocalRemote {
             Ok(Some(hex::encode(hasher.finalize())))
         })
         .await
+    }
+
+    async fn sha256_while_writing(&self, path: &str) -> Option<Box<dyn GrowingHash>> {
+        let hash = self
+            .blocking(path, following::LocalGrowingHash::open)
+            .await
+            .ok()?;
+        Some(Box::new(hash))
     }
 
     async fn set_mtime(&self, path: &str, mtime: i64) -> Result<()> {
