@@ -65,23 +65,40 @@ pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
 }
 
 /// The bytes from `from` to `size` cut into blocks on `ALIGN` boundaries, after one block
-/// `0..from` that is already done (a prefix written by an earlier single stream).
-fn split(from: u64, size: u64) -> Vec<Segment> {
+/// `0..from` that is already done (a prefix written by an earlier single stream). The first
+/// block of each of the `channels` is shorter by a different amount: a channel pauses between
+/// blocks (the last writes answered, the next block opened), and channels that all started
+/// together would otherwise pause together and leave the link idle.
+fn split(from: u64, size: u64, channels: u64) -> Vec<Segment> {
     let block = ((size - from) / MOST_BLOCKS)
         .max(SMALLEST_BLOCK)
         .div_ceil(ALIGN)
         * ALIGN;
-    let done = (from > 0).then_some(Segment {
-        start: 0,
-        done: from,
-        end: from,
-    });
-    let rest = (from..size).step_by(block as usize).map(|start| Segment {
-        start,
-        done: 0,
-        end: (start + block).min(size),
-    });
-    done.into_iter().chain(rest).collect()
+    let channels = channels.max(1);
+    let first = (1..=channels).map(|k| (block * k / channels).div_ceil(ALIGN) * ALIGN);
+    let lengths = first.chain(std::iter::repeat(block));
+    let mut segments: Vec<Segment> = Vec::new();
+    if from > 0 {
+        segments.push(Segment {
+            start: 0,
+            done: from,
+            end: from,
+        });
+    }
+    let mut start = from;
+    for length in lengths {
+        if start >= size {
+            break;
+        }
+        let end = (start + length).min(size);
+        segments.push(Segment {
+            start,
+            done: 0,
+            end,
+        });
+        start = end;
+    }
+    segments
 }
 
 /// How far from the start the file is complete: the blocks done in a row, and the confirmed
@@ -154,7 +171,7 @@ impl FileCopy<'_> {
         };
         // All of this costs round trips: it goes at once.
         let (segments, channels, growing) = tokio::join!(
-            self.starting_blocks(target, resume),
+            self.starting_blocks(target, resume, count),
             self.open_channels(remote, count as usize),
             follow
         );
@@ -257,7 +274,12 @@ impl FileCopy<'_> {
 
     /// The blocks this attempt starts from: those of an earlier attempt it continues, or new
     /// ones after what one stream wrote, or new ones in a fresh, empty part.
-    async fn starting_blocks(&self, target: &str, resume: bool) -> Result<Vec<Segment>> {
+    async fn starting_blocks(
+        &self,
+        target: &str,
+        resume: bool,
+        count: u64,
+    ) -> Result<Vec<Segment>> {
         let size = self.source.size;
         let saved = lock(self.progress).clone();
         if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
@@ -273,7 +295,7 @@ impl FileCopy<'_> {
             let writer = self.dst.write_at(target, 0).await?;
             writer.finish(Finish::default()).await?;
         }
-        Ok(split(prefix, size))
+        Ok(split(prefix, size, count))
     }
 
     /// Gives the part the source's modification time where asked; whether it did.
@@ -400,20 +422,32 @@ mod tests {
     #[test]
     fn blocks_cover_the_file_on_aligned_boundaries() {
         let size = 100 * ALIGN + 5;
-        let blocks = split(0, size);
+        let blocks = split(0, size, 1);
         assert!(cover(&blocks, size), "{blocks:?}");
         assert!(blocks.iter().all(|b| b.start % ALIGN == 0));
         assert_eq!(blocks.len() as u64, size.div_ceil(SMALLEST_BLOCK));
         let huge = 1 << 40;
-        let blocks = split(0, huge);
+        let blocks = split(0, huge, 8);
         assert!(cover(&blocks, huge));
-        assert!(blocks.len() as u64 <= MOST_BLOCKS, "{}", blocks.len());
+        assert!(blocks.len() as u64 <= MOST_BLOCKS + 8, "{}", blocks.len());
+    }
+
+    #[test]
+    fn each_channel_s_first_block_ends_at_another_time() {
+        let size = 256 * ALIGN;
+        let blocks = split(0, size, 4);
+        assert!(cover(&blocks, size), "{blocks:?}");
+        let lengths: Vec<u64> = blocks.iter().map(|b| b.end - b.start).collect();
+        assert_eq!(
+            lengths[..5],
+            [2 * ALIGN, 4 * ALIGN, 6 * ALIGN, 8 * ALIGN, 8 * ALIGN]
+        );
     }
 
     #[test]
     fn blocks_continue_after_a_prefix_one_stream_wrote() {
         let size = 100 * ALIGN;
-        let blocks = split(37 * ALIGN + 9, size);
+        let blocks = split(37 * ALIGN + 9, size, 4);
         assert!(cover(&blocks, size), "{blocks:?}");
         assert_eq!(blocks[0].done, 37 * ALIGN + 9, "the prefix is done");
         assert!(blocks[1..].iter().all(|b| b.done == 0));
@@ -423,7 +457,7 @@ mod tests {
     #[test]
     fn the_complete_prefix_stops_at_the_first_unfinished_block() {
         let size = 64 * ALIGN;
-        let mut blocks = split(0, size);
+        let mut blocks = split(0, size, 1);
         assert_eq!(contiguous(&blocks), 0);
         blocks[0].done = 3;
         blocks[2].done = SMALLEST_BLOCK;
@@ -439,7 +473,7 @@ mod tests {
 
     #[test]
     fn saved_blocks_count_only_when_they_fit_the_file() {
-        let mut blocks = split(0, 64 * ALIGN);
+        let mut blocks = split(0, 64 * ALIGN, 1);
         blocks[1].done = 3;
         assert!(cover(&blocks, 64 * ALIGN));
         assert!(!cover(&blocks, 65 * ALIGN), "another size");
