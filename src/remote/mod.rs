@@ -44,6 +44,14 @@ pub struct Capabilities {
     pub check_file: bool,
     /// `set_mtime` works.
     pub set_mtime: bool,
+    /// Several ranges of one file can be read at once, each from its own offset (a segmented
+    /// download).
+    #[serde(default)]
+    pub read_ranges: bool,
+    /// Ranges of an existing file can be written at once from several sessions (a segmented
+    /// upload).
+    #[serde(default)]
+    pub write_ranges: bool,
 }
 
 /// Facts about an established connection, for `ferry test` and the profiles view.

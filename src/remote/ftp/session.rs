@@ -86,6 +86,8 @@ pub(super) struct Connection {
     pub list_without_a: bool,
     /// `OPTS HASH SHA-256` is in force.
     pub hash_selected: bool,
+    /// The shortest reply time seen at login: the link's round trip, give or take the server.
+    pub round_trip: Option<Duration>,
 }
 
 impl Connection {
@@ -106,7 +108,14 @@ impl Connection {
             passive: Passive::Extended { proven: false },
             list_without_a: false,
             hash_selected: false,
+            round_trip: None,
         }
+    }
+
+    /// Notes that a one-reply command took `took`: the round trip is the shortest such time
+    /// (one reply delayed by a busy server or machine must not make the link look long).
+    pub fn timed_reply(&mut self, took: Duration) {
+        self.round_trip = Some(self.round_trip.map_or(took, |known| known.min(took)));
     }
 
     /// Turns a failure into a classified error about `path`, noting a broken session.
