@@ -116,6 +116,8 @@ pub struct FileCopy<'a> {
     pub cancel: &'a CancellationToken,
     /// The source's bytes, when the caller already read them (a small local file).
     pub preloaded: Option<Bytes>,
+    /// The server side's connection pool: more connections for a segmented copy's ranges.
+    pub pool: Option<&'a Arc<super::pool::Pool>>,
 }
 
 impl FileCopy<'_> {

@@ -33,6 +33,8 @@ struct Slots {
     open: Vec<Slot>,
     /// Logins under way.
     opening: usize,
+    /// Transfers waiting in `acquire` for a connection.
+    waiting: usize,
 }
 
 /// The connections of one profile.
@@ -121,8 +123,42 @@ impl Pool {
             match self.next_step(size >= OWN_CONNECTION_FROM) {
                 Step::Use(remote) => return Ok(self.lease(remote)),
                 Step::Open => return self.open().await,
-                Step::Wait => notified.await,
+                Step::Wait => {
+                    let _waiting = Waiting::count(self);
+                    notified.await;
+                }
             }
+        }
+    }
+
+    /// One more connection for the ranges of a segmented copy, only if one is free now: an
+    /// idle one, or a new login where the cap leaves room and no transfer is waiting for a
+    /// connection. None rather than waiting; a failed login is an error (nothing else).
+    pub async fn try_acquire(self: &Arc<Self>) -> Option<Result<Lease, RemoteError>> {
+        if lock(&self.fatal).is_some() {
+            return None;
+        }
+        let step = {
+            let mut slots = lock(&self.slots);
+            slots.open.retain(|slot| !slot.remote.is_closed());
+            let room = slots.open.len() + slots.opening < self.max_connections();
+            match slots.open.iter().position(|s| s.leases == 0) {
+                _ if slots.waiting > 0 => Step::Wait,
+                Some(i) => {
+                    slots.open[i].leases += 1;
+                    Step::Use(slots.open[i].remote.clone())
+                }
+                None if room => {
+                    slots.opening += 1;
+                    Step::Open
+                }
+                None => Step::Wait,
+            }
+        };
+        match step {
+            Step::Use(remote) => Some(Ok(self.lease(remote))),
+            Step::Open => Some(self.open().await),
+            Step::Wait => None,
         }
     }
 
@@ -251,6 +287,23 @@ impl Pool {
 
     pub fn remember_dir(&self, dir: &str) {
         lock(&self.made_dirs).insert(dir.to_string());
+    }
+}
+
+/// Counts a transfer waiting in `acquire` for as long as it waits (even when given up).
+struct Waiting<'a>(&'a Pool);
+
+impl Waiting<'_> {
+    fn count(pool: &Pool) -> Waiting<'_> {
+        lock(&pool.slots).waiting += 1;
+        Waiting(pool)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut slots = lock(&self.0.slots);
+        slots.waiting = slots.waiting.saturating_sub(1);
     }
 }
 

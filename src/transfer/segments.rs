@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject};
+use super::lanes::Lanes;
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, Remote, RemoteError, Result};
 
@@ -27,21 +28,28 @@ const SMALLEST_RANGE: u64 = 16 << 20;
 /// Range boundaries fall on multiples of this.
 const ALIGN: u64 = 1 << 20;
 
-/// How many ranges a copy should use; None for one stream: a small file, a short link, or
-/// no local side (a relay streams through ferry once).
+/// How many ranges a copy should use; None for one stream: a small file, a short link, a
+/// server that cannot move this file in ranges (FTP uploads, FTP without `REST STREAM`), or no
+/// local side (a relay streams through ferry once).
 pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
     let size = copy.source.size;
-    let remote = match (copy.src.is_local(), copy.dst.is_local()) {
-        (true, false) => copy.dst,
-        (false, true) => copy.src,
+    let (remote, in_ranges) = match (copy.src.is_local(), copy.dst.is_local()) {
+        (true, false) => (copy.dst, copy.dst.capabilities().write_ranges),
+        (false, true) => (copy.src, copy.src.capabilities().read_ranges),
         _ => return None,
     };
     let round_trip = remote.round_trip()?;
-    if size < SEGMENT_FROM || round_trip < LONG_LINK {
+    if !in_ranges || size < SEGMENT_FROM || round_trip < LONG_LINK {
         return None;
     }
     let by_link = (round_trip.as_millis() / PER_RANGE.as_millis()) as u64;
-    let count = by_link.clamp(2, MOST_RANGES).min(size / SMALLEST_RANGE);
+    let mut count = by_link.clamp(2, MOST_RANGES).min(size / SMALLEST_RANGE);
+    // Where each range needs a connection of its own (FTP), the profile's cap is the limit.
+    if let Some(pool) = copy.pool
+        && !pool.multiplexes()
+    {
+        count = count.min(pool.capacity() as u64);
+    }
     (count >= 2).then_some(count)
 }
 
@@ -89,8 +97,9 @@ fn cover(segments: &[Segment], size: u64) -> bool {
 }
 
 impl FileCopy<'_> {
-    /// Copies in `count` ranges through `target`, continuing the ranges of an earlier attempt
-    /// when `resume`; verifies the whole file, dates it and renames it into place.
+    /// Copies in up to `count` ranges through `target`, continuing the ranges of an earlier
+    /// attempt when `resume`; verifies the whole file, dates it and renames it into place. A
+    /// server that refuses to start a read at an offset gets the file as one stream.
     pub(super) async fn copy_segmented(
         &self,
         target: &str,
@@ -98,6 +107,12 @@ impl FileCopy<'_> {
         count: u64,
     ) -> Result<CopyOutcome> {
         let size = self.source.size;
+        let remote = if self.dst.is_local() {
+            self.src
+        } else {
+            self.dst
+        };
+        let lanes = Lanes::open(remote, self.pool, count as usize).await;
         let saved = lock(self.progress).clone();
         let continuing = resume && cover(&saved, size) && self.dst.stat(target).await.is_ok();
         let segments = match continuing {
@@ -106,19 +121,13 @@ impl FileCopy<'_> {
                 // A fresh, empty part for the ranges to write into.
                 let writer = self.dst.write_at(target, 0).await?;
                 writer.finish(Finish::default()).await?;
-                split(size, count)
+                split(size, count.min(lanes.len() as u64))
             }
         };
         let resumed_from = segments.iter().map(|s| s.done).sum();
         *lock(self.progress) = segments.clone();
         self.progress.start_at(resumed_from, size);
 
-        let remote = if self.dst.is_local() {
-            self.src
-        } else {
-            self.dst
-        };
-        let channels = self.open_channels(remote, segments.len()).await;
         let hash_source = self.can_compare_hashes() && self.dst.is_local();
         let early = async {
             match hash_source {
@@ -126,42 +135,31 @@ impl FileCopy<'_> {
                 false => None,
             }
         };
+        let sessions = lanes.all();
         let moves = segments.iter().enumerate().map(|(index, segment)| {
-            let channel = match index % (channels.len() + 1) {
-                0 => remote,
-                n => channels[n - 1].as_ref(),
-            };
+            let lane = sessions[index % sessions.len()];
             let (src, dst) = match self.dst.is_local() {
-                true => (channel, self.dst),
-                false => (self.src, channel),
+                true => (lane, self.dst),
+                false => (self.src, lane),
             };
             self.move_range(src, dst, target, index, *segment)
         });
         let (moved, early) = tokio::join!(futures::future::try_join_all(moves), early);
-        for channel in &channels {
-            channel.close().await;
-        }
-        moved?;
+        drop(sessions);
+        lanes.end(moved.is_ok()).await;
+        match moved {
+            Err(err) if err.kind == ErrorKind::Unsupported && segments.len() > 1 => {
+                tracing::info!(%err, "moving the file as one stream instead of in ranges");
+                lock(self.progress).clear();
+                return Box::pin(self.copy_segmented(target, false, 1)).await;
+            }
+            moved => moved?,
+        };
         let verification = self.verify_whole(target, early).await;
         lock(self.progress).clear();
         let verification = verification?;
         self.conclude(target, false, resumed_from, verification)
             .await
-    }
-
-    /// Up to `wanted - 1` more channels beside `remote`'s own, opened at once (each costs a
-    /// few round trips); fewer where the server refuses more (the ranges then share).
-    async fn open_channels(&self, remote: &dyn Remote, wanted: usize) -> Vec<Box<dyn Remote>> {
-        let opening = (1..wanted).map(|_| remote.open_channel());
-        let mut channels = Vec::new();
-        for opened in futures::future::join_all(opening).await {
-            match opened {
-                Ok(Some(channel)) => channels.push(channel),
-                Ok(None) => {}
-                Err(err) => tracing::debug!(%err, "no further channel for a segmented copy"),
-            }
-        }
-        channels
     }
 
     /// Moves what is left of range `index` from `src` to `dst`.
