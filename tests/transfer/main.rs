@@ -16,3 +16,4 @@ mod policies;
 mod real;
 mod resilience;
 mod segmented;
+mod segmented_ftp;
