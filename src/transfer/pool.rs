@@ -198,9 +198,14 @@ impl Pool {
     }
 
     async fn open(self: &Arc<Self>) -> Result<Lease, RemoteError> {
+        let mut login = Login {
+            pool: self,
+            ended: false,
+        };
         let connected = connect(&self.profile, &self.credentials, &self.options).await;
         let mut slots = lock(&self.slots);
         slots.opening -= 1;
+        login.ended = true;
         let result = match connected {
             Ok(remote) => {
                 slots.open.push(Slot {
@@ -287,6 +292,22 @@ impl Pool {
 
     pub fn remember_dir(&self, dir: &str) {
         lock(&self.made_dirs).insert(dir.to_string());
+    }
+}
+
+/// A login under way, counted in `Slots::opening` until it ends, also when it is given up
+/// midway (a cancelled transfer): the room it took is free again.
+struct Login<'a> {
+    pool: &'a Pool,
+    ended: bool,
+}
+
+impl Drop for Login<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            lock(&self.pool.slots).opening -= 1;
+            self.pool.changed.notify_waiters();
+        }
     }
 }
 
