@@ -266,6 +266,11 @@ pub trait Remote: Send + Sync {
 #[async_trait]
 pub trait ReadStream: Send {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>>;
+    /// Asks for nothing more: the chunks already asked for still come, then the end. False
+    /// where nothing is asked for ahead (the caller then stops reading at once).
+    fn wind_down(&mut self) -> bool {
+        false
+    }
 }
 
 /// A file being written. `write` may return before the server has the bytes (pipelining);

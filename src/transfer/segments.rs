@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject};
 use super::lanes::Lanes;
@@ -27,6 +28,8 @@ const MOST_RANGES: u64 = 8;
 const SMALLEST_RANGE: u64 = 16 << 20;
 /// Range boundaries fall on multiples of this.
 const ALIGN: u64 = 1 << 20;
+/// How long a range winding down (another one failed) may take to confirm what it sent.
+const WIND_DOWN: Duration = Duration::from_secs(10);
 
 /// How many ranges a copy should use; None for one stream: a small file, a short link, a
 /// server that cannot move this file in ranges (FTP uploads, FTP without `REST STREAM`), or no
@@ -136,15 +139,28 @@ impl FileCopy<'_> {
             }
         };
         let sessions = lanes.all();
+        // One range failing winds the others down: what they have in flight still lands and
+        // counts, so a retry does not move it again.
+        let stop = CancellationToken::new();
         let moves = segments.iter().enumerate().map(|(index, segment)| {
             let lane = sessions[index % sessions.len()];
             let (src, dst) = match self.dst.is_local() {
                 true => (lane, self.dst),
                 false => (self.src, lane),
             };
-            self.move_range(src, dst, target, index, *segment)
+            let stop = &stop;
+            async move {
+                let moved = self
+                    .move_range(src, dst, target, index, *segment, stop)
+                    .await;
+                if moved.is_err() {
+                    stop.cancel();
+                }
+                moved
+            }
         });
-        let (moved, early) = tokio::join!(futures::future::try_join_all(moves), early);
+        let (moved, early) = tokio::join!(futures::future::join_all(moves), early);
+        let moved: Result<Vec<()>> = moved.into_iter().collect();
         drop(sessions);
         lanes.end(moved.is_ok()).await;
         match moved {
@@ -162,7 +178,8 @@ impl FileCopy<'_> {
             .await
     }
 
-    /// Moves what is left of range `index` from `src` to `dst`.
+    /// Moves what is left of range `index` from `src` to `dst`. Once `stop` is set (another
+    /// range failed) it winds down: takes what is already on its way, confirms it and returns.
     async fn move_range(
         &self,
         src: &dyn Remote,
@@ -170,6 +187,7 @@ impl FileCopy<'_> {
         target: &str,
         index: usize,
         segment: Segment,
+        stop: &CancellationToken,
     ) -> Result<()> {
         let from = segment.start + segment.done;
         if from >= segment.end {
@@ -178,7 +196,14 @@ impl FileCopy<'_> {
         let mut reader = src.read_range(self.src_path, from, segment.end).await?;
         let mut writer = dst.write_range(target, from).await?;
         let mut at = from;
+        let mut winding = false;
         while at < segment.end {
+            if stop.is_cancelled() && !winding {
+                winding = true;
+                if !reader.wind_down() {
+                    break;
+                }
+            }
             let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? else {
                 break;
             };
@@ -197,6 +222,13 @@ impl FileCopy<'_> {
             advance(self.progress, index, segment.done + writer.confirmed());
         }
         drop(reader);
+        if winding && at < segment.end {
+            let confirmed = writer.finish(Finish::default());
+            if let Ok(Ok(_)) = tokio::time::timeout(WIND_DOWN, confirmed).await {
+                advance(self.progress, index, at - segment.start);
+            }
+            return Ok(());
+        }
         if at < segment.end {
             return Err(RemoteError::new(
                 ErrorKind::Protocol,
