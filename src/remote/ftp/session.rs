@@ -115,7 +115,7 @@ impl Connection {
     /// Notes that a one-reply command took `took`: the round trip is the shortest such time
     /// (one reply delayed by a busy server or machine must not make the link look long).
     pub fn timed_reply(&mut self, took: Duration) {
-        self.round_trip = Some(self.round_trip.map_or(took, |known| known.min(took)));
+        self.round_trip = Some(shortest(self.round_trip, took));
     }
 
     /// Turns a failure into a classified error about `path`, noting a broken session.
@@ -225,6 +225,11 @@ impl Connection {
     }
 }
 
+/// The shorter of a known time and a new one.
+fn shortest(known: Option<Duration>, took: Duration) -> Duration {
+    known.map_or(took, |known| known.min(took))
+}
+
 /// Whether an attempt failed because of EPSV itself: the command was refused, or the port it
 /// named could not be reached.
 fn epsv_refused(err: &FtpError) -> bool {
@@ -294,6 +299,15 @@ mod tests {
         let md5_only: HashMap<String, Option<String>> =
             [("HASH".to_string(), Some("MD5*".to_string()))].into();
         assert_eq!(Features::parse(&md5_only).sha256, None);
+    }
+
+    #[test]
+    fn one_slow_reply_does_not_make_the_link_look_long() {
+        let ms = Duration::from_millis;
+        let seen = [ms(21), ms(350), ms(20)]
+            .into_iter()
+            .fold(None, |known, took| Some(shortest(known, took)));
+        assert_eq!(seen, Some(ms(20)));
     }
 
     #[test]
