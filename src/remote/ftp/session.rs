@@ -88,6 +88,8 @@ pub(super) struct Connection {
     pub hash_selected: bool,
     /// The shortest reply time seen at login: the link's round trip, give or take the server.
     pub round_trip: Option<Duration>,
+    /// A `REST` offset was sent and may still be in force on the server (see `open_data`).
+    rest_sent: bool,
 }
 
 impl Connection {
@@ -109,6 +111,7 @@ impl Connection {
             list_without_a: false,
             hash_selected: false,
             round_trip: None,
+            rest_sent: false,
         }
     }
 
@@ -146,6 +149,17 @@ impl Connection {
 
     /// Opens a data connection for `command` (after `REST offset` when `offset > 0`).
     pub async fn open_data(&mut self, command: &str, offset: u64) -> FtpResult<Data> {
+        let moves_file = command.starts_with("RETR ") || command.starts_with("STOR ");
+        if offset == 0 && self.rest_sent && moves_file {
+            // Some servers (libunftp) keep the offset of a transfer that was cut short for the
+            // next one, against RFC 3659: a transfer from the start says so.
+            match self.command("REST 0", &[Status::RequestFilePending]).await {
+                Ok(_) => self.rest_sent = false,
+                Err(err) if errors::breaks_session(&err) => return Err(err),
+                Err(_) => {}
+            }
+        }
+        self.rest_sent |= offset > 0;
         loop {
             let offset = usize::try_from(offset).map_err(|_| FtpError::BadResponse)?;
             self.ftp.resume_transfer(offset).await?;
