@@ -124,7 +124,8 @@ pub trait Remote: Send + Sync {
     /// Writes a file from `offset`: 0 creates or truncates, more continues an existing file.
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
     /// Streams `offset..end` of a file (a range of a segmented copy); the stream may run past
-    /// `end` where the protocol cannot stop it, so the caller stops reading there.
+    /// `end` where the protocol cannot stop it, so the caller stops reading there. Fails as
+    /// `Unsupported` where the server refuses to start at an offset.
     async fn read_range(&self, path: &str, offset: u64, _end: u64) -> Result<Box<dyn ReadStream>> {
         self.read_from(path, offset).await
     }
@@ -142,8 +143,9 @@ pub trait Remote: Send + Sync {
     fn round_trip(&self) -> Option<std::time::Duration> {
         None
     }
-    /// Another session on the same connection with a flow-control window of its own (SFTP:
-    /// one more channel), for the ranges of a segmented copy; None where there is no such thing.
+    /// Another session with a flow-control window of its own, for the ranges of a segmented
+    /// copy: SFTP, one more channel on the same connection; FTP, one more logged-in connection
+    /// (one transfer each). None where there is no such thing.
     async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
         Ok(None)
     }

@@ -31,8 +31,9 @@ impl<'a> Lanes<'a> {
             leases,
             channels: Vec::new(),
         };
-        // Without a pool a further "channel" may be a whole connection (FTP): nothing counts
-        // it against the profile's cap, but nothing else of the profile runs either.
+        // Without a pool (a copy outside the engine) nothing counts connections, so a further
+        // "channel" may be a whole connection (FTP); a pool that lends one connection per
+        // transfer has already said how many there may be.
         if pool.is_none_or(|pool| pool.multiplexes()) {
             let missing = wanted.saturating_sub(lanes.len());
             lanes.channels = open_channels(&lanes.connections(), missing).await;

@@ -5,7 +5,7 @@
 use ferry::remote::{ReadStream, Remote};
 
 use super::{MIB, login, random_bytes};
-use crate::support::ftp_server::{FtpServer, FtpServerConfig};
+use crate::support::ftp_server::{FtpServer, FtpServerConfig, TlsMode};
 
 async fn read_all(mut reader: Box<dyn ReadStream>) -> Vec<u8> {
     let mut all = Vec::new();
@@ -17,7 +17,21 @@ async fn read_all(mut reader: Box<dyn ReadStream>) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ranges_read_exactly_their_bytes_at_once_over_two_connections() {
-    let server = FtpServer::start(FtpServerConfig::default()).await;
+    two_ranges_at_once(FtpServerConfig::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ftps_ranges_read_exactly_their_bytes_at_once_over_two_connections() {
+    two_ranges_at_once(FtpServerConfig {
+        tls: TlsMode::Explicit,
+        require_tls: true,
+        ..FtpServerConfig::default()
+    })
+    .await;
+}
+
+async fn two_ranges_at_once(config: FtpServerConfig) {
+    let server = FtpServer::start(config).await;
     let data = random_bytes(32 * MIB);
     std::fs::write(server.root().join("big.bin"), &data).expect("write");
     let remote = login(&server).await;
