@@ -125,6 +125,32 @@ async fn a_cut_during_a_segmented_ftp_download_resumes_every_range() {
     client.request(Request::Shutdown).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_refusing_rest_for_a_range_gets_the_file_in_one_stream() {
+    let server = FtpServer::start(FtpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let (fx, client) = engine_through(&relay, server.user(), server.password());
+    let size = 96 * MIB;
+    random_file(&server.root().join("big.bin"), size as usize, 24);
+    let hash = sha256_file(&server.root().join("big.bin"));
+    std::fs::write(server.root().join("small.txt"), b"first").expect("write");
+    let down = fx.local("down");
+    let down_path = down.to_str().expect("utf8");
+
+    // The first connection logs in while REST works; the one a range then adds refuses it.
+    run(&client, Direction::Download, "/small.txt", down_path).await;
+    server.refuse_rest_from_now(true);
+    let record = run(&client, Direction::Download, "/big.bin", down_path).await;
+    assert_eq!(
+        relay.connections(),
+        2,
+        "a second connection was tried for a range"
+    );
+    assert_eq!(record.verification, Some(Verification::SizeOnly));
+    assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    client.request(Request::Shutdown).await;
+}
+
 /// Kills the server's sessions once `part` holds `bytes` of data (its size says little: the
 /// ranges write at their offsets), from a thread; stops when `stop` is set.
 fn kill_once_written(
