@@ -13,6 +13,7 @@ mod failures;
 mod flaky;
 mod other_servers;
 mod policies;
+mod pool_lending;
 mod real;
 mod resilience;
 mod segmented;
