@@ -60,6 +60,15 @@ pub struct Lease {
     released: bool,
 }
 
+/// Who a new connection is for.
+#[derive(PartialEq, Eq)]
+enum Wanted {
+    /// A transfer that cannot run without it.
+    ByTransfer,
+    /// One more range of a segmented copy, which can do without.
+    ForRange,
+}
+
 /// What `acquire` does next.
 enum Step {
     Use(Arc<dyn Remote>),
@@ -122,7 +131,7 @@ impl Pool {
             notified.as_mut().enable();
             match self.next_step(size >= OWN_CONNECTION_FROM) {
                 Step::Use(remote) => return Ok(self.lease(remote)),
-                Step::Open => return self.open().await,
+                Step::Open => return self.open(Wanted::ByTransfer).await,
                 Step::Wait => {
                     let _waiting = Waiting::count(self);
                     notified.await;
@@ -157,7 +166,9 @@ impl Pool {
         };
         match step {
             Step::Use(remote) => Some(Ok(self.lease(remote))),
-            Step::Open => Some(self.open().await),
+            // A refused extra login is no verdict on the profile: servers that cap sessions per
+            // user refuse the one too many with 530, like a wrong password.
+            Step::Open => Some(self.open(Wanted::ForRange).await),
             Step::Wait => None,
         }
     }
@@ -197,7 +208,8 @@ impl Pool {
         }
     }
 
-    async fn open(self: &Arc<Self>) -> Result<Lease, RemoteError> {
+    /// Logs in. A transfer's login refused for good fails the profile's later transfers at once.
+    async fn open(self: &Arc<Self>, wanted: Wanted) -> Result<Lease, RemoteError> {
         let mut login = Login {
             pool: self,
             ended: false,
@@ -216,7 +228,9 @@ impl Pool {
                 Ok(self.lease(remote))
             }
             Err(err) => {
-                if matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey) {
+                if wanted == Wanted::ByTransfer
+                    && matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey)
+                {
                     *lock(&self.fatal) = Some(err.clone());
                 }
                 Err(err)

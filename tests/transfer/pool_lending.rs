@@ -1,6 +1,7 @@
 //! What a segmented copy may take from a profile's pool: `try_acquire` lends a free connection
-//! at once, opens one while the cap leaves room, never passes the cap, never waits, and leaves
-//! a connection that frees up to a transfer already waiting for it.
+//! at once, opens one while the cap leaves room, never passes the cap, never waits, leaves a
+//! connection that frees up to a transfer already waiting for it, and a refused extra login
+//! is no verdict on the profile.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +13,13 @@ use ferry::remote::{ConnectOptions, Credentials};
 use ferry::transfer::pool::Pool;
 
 use crate::support::ftp_server::{FtpServer, FtpServerConfig};
+use crate::support::relay::Relay;
 
-fn pool_for(server: &FtpServer, max_connections: u32, dir: &std::path::Path) -> Arc<Pool> {
-    let mut profile = Profile::new("ftp", Protocol::Ftp, "127.0.0.1", server.port(), "ferry");
+fn pool_for(port: u16, password: &str, max_connections: u32, dir: &std::path::Path) -> Arc<Pool> {
+    let mut profile = Profile::new("ftp", Protocol::Ftp, "127.0.0.1", port, "ferry");
     profile.max_connections = max_connections;
     let credentials = Credentials {
-        password: Some(server.password().to_string().into()),
+        password: Some(password.to_string().into()),
         ..Credentials::default()
     };
     let known = KnownHosts::load(dir.join("known_hosts"), vec![]).expect("known hosts");
@@ -38,7 +40,7 @@ fn pool_for(server: &FtpServer, max_connections: u32, dir: &std::path::Path) -> 
 async fn extra_connections_never_pass_the_cap_or_a_waiting_transfer() {
     let server = FtpServer::start(FtpServerConfig::default()).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let pool = pool_for(&server, 2, dir.path());
+    let pool = pool_for(server.port(), server.password(), 2, dir.path());
 
     let own = pool.acquire(0).await.expect("login");
     let extra = pool
@@ -77,4 +79,27 @@ async fn extra_connections_never_pass_the_cap_or_a_waiting_transfer() {
         "an idle connection, not a new login"
     );
     again.release();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_extra_login_does_not_fail_the_profile() {
+    let server = FtpServer::start(FtpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), Duration::ZERO).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Refused like a session over a per-user limit (530), which looks like a wrong password.
+    let pool = pool_for(relay.port(), "not-the-password", 2, dir.path());
+    let extra = pool.try_acquire().await.expect("room for a login");
+    assert!(extra.is_err(), "refused");
+    assert!(pool.acquire(0).await.is_err(), "refused again");
+    assert_eq!(
+        relay.connections(),
+        2,
+        "the transfer's own login was still tried"
+    );
+    assert!(pool.acquire(0).await.is_err());
+    assert_eq!(
+        relay.connections(),
+        2,
+        "a transfer's refused login is remembered"
+    );
 }
