@@ -1,10 +1,13 @@
 //! Segmented copies of large files over long links. One SFTP channel moves at most the server's
 //! window per round trip (OpenSSH: 2 MiB, so about 40 MB/s at 50 ms), so above a size threshold
-//! and a measured round trip the file is split into ranges moved at once over several channels
-//! of the same connection, each writing at its offsets into the same part file. Each range's
-//! confirmed progress is kept (in `Progress::segments`, saved with the record), so a retry or a
-//! restart continues every range where it stopped. Verification stays whole-file: the local
-//! side is hashed from disk, the server's side by the server.
+//! and a measured round trip the file is split into ranges moved at once, each writing at its
+//! offsets into the same part file: over more of the profile's connections where its pool has
+//! some free, and more channels on them (`lanes`). FTP downloads take ranges too (`REST` +
+//! `RETR`, a connection each); FTP uploads stay one stream. Each range's confirmed progress is
+//! kept (in `Progress::segments`, saved with the record), so a retry or a restart continues
+//! every range where it stopped; when one range fails the others wind down, so what they had
+//! in flight still counts. Verification stays whole-file: the local side is hashed from disk,
+//! the server's side by the server (or its size, where it cannot hash).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
