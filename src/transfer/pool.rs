@@ -2,7 +2,8 @@
 //! closed after a minute idle. An SFTP connection carries several small transfers at once (its
 //! requests multiplex, and one server process serves them without the cost of more logins);
 //! a large file gets a connection of its own while the cap allows. FTP does one transfer per
-//! connection. A login that fails for good (wrong password, untrusted host key) is remembered
+//! connection. A segmented copy may borrow more for its ranges, but only what is free at once
+//! (`try_acquire`): it never waits, and never takes what a waiting transfer is owed. A login that fails for good (wrong password, untrusted host key) is remembered
 //! so queued transfers fail at once instead of each trying.
 
 use std::collections::HashSet;
