@@ -136,6 +136,7 @@ async fn attempt(
                 src: lease.remote().as_ref(),
                 dst: peer_lease.remote().as_ref(),
                 dst_pool: Some(peer_lease.pool()),
+                ranges_pool: None,
             };
             let result = execute(record, may_resume, &ends, options, progress, cancel).await;
             (result, Some(peer_lease))

@@ -44,6 +44,14 @@ pub struct Capabilities {
     pub check_file: bool,
     /// `set_mtime` works.
     pub set_mtime: bool,
+    /// Several ranges of one file can be read at once, each from its own offset (a segmented
+    /// download).
+    #[serde(default)]
+    pub read_ranges: bool,
+    /// Ranges of an existing file can be written at once from several sessions (a segmented
+    /// upload).
+    #[serde(default)]
+    pub write_ranges: bool,
 }
 
 /// Facts about an established connection, for `ferry test` and the profiles view.
@@ -116,7 +124,8 @@ pub trait Remote: Send + Sync {
     /// Writes a file from `offset`: 0 creates or truncates, more continues an existing file.
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>>;
     /// Streams `offset..end` of a file (a range of a segmented copy); the stream may run past
-    /// `end` where the protocol cannot stop it, so the caller stops reading there.
+    /// `end` where the protocol cannot stop it, so the caller stops reading there. Fails as
+    /// `Unsupported` where the server refuses to start at an offset.
     async fn read_range(&self, path: &str, offset: u64, _end: u64) -> Result<Box<dyn ReadStream>> {
         self.read_from(path, offset).await
     }
@@ -134,8 +143,9 @@ pub trait Remote: Send + Sync {
     fn round_trip(&self) -> Option<std::time::Duration> {
         None
     }
-    /// Another session on the same connection with a flow-control window of its own (SFTP:
-    /// one more channel), for the ranges of a segmented copy; None where there is no such thing.
+    /// Another session with a flow-control window of its own, for the ranges of a segmented
+    /// copy: SFTP, one more channel on the same connection; FTP, one more logged-in connection
+    /// (one transfer each). None where there is no such thing.
     async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
         Ok(None)
     }
@@ -258,6 +268,11 @@ pub trait Remote: Send + Sync {
 #[async_trait]
 pub trait ReadStream: Send {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>>;
+    /// Asks for nothing more: the chunks already asked for still come, then the end. False
+    /// where nothing is asked for ahead (the caller then stops reading at once).
+    fn wind_down(&mut self) -> bool {
+        false
+    }
 }
 
 /// A file being written. `write` may return before the server has the bytes (pipelining);

@@ -116,6 +116,8 @@ pub struct FileCopy<'a> {
     pub cancel: &'a CancellationToken,
     /// The source's bytes, when the caller already read them (a small local file).
     pub preloaded: Option<Bytes>,
+    /// The server side's connection pool: more connections for a segmented copy's ranges.
+    pub pool: Option<&'a Arc<super::pool::Pool>>,
 }
 
 impl FileCopy<'_> {
@@ -137,9 +139,14 @@ impl FileCopy<'_> {
 
     /// Copies through `target` (continuing it when `resume`), verifies, dates and renames.
     pub(super) async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
-        if let Some(count) = super::segments::plan(self, resume) {
-            return self.copy_segmented(target, resume, count).await;
+        match super::segments::plan(self, resume) {
+            Some(count) => self.copy_segmented(target, resume, count).await,
+            None => self.copy_streamed(target, resume).await,
         }
+    }
+
+    /// Copies as one stream through `target`, from its end when `resume`.
+    pub(super) async fn copy_streamed(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
         // A part written in ranges may have holes: its size says nothing, so start over.
         let segmented_before = {
             let mut segments = self

@@ -2,6 +2,8 @@
 //! applying the overwrite policy and deciding whether its part file may be resumed (only when the
 //! source's size and mtime are what they were when the transfer was first planned).
 
+use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
 
 use super::conflict::Conflict;
@@ -29,6 +31,8 @@ pub struct Ends<'a> {
     pub dst: &'a dyn Remote,
     /// The destination's connection pool when it is a server (it remembers made directories).
     pub dst_pool: Option<&'a Pool>,
+    /// An upload's or a download's server pool, for more connections for a segmented copy.
+    pub ranges_pool: Option<&'a Arc<Pool>>,
 }
 
 impl<'a> Ends<'a> {
@@ -40,11 +44,13 @@ impl<'a> Ends<'a> {
                 src: remote,
                 dst: local,
                 dst_pool: None,
+                ranges_pool: Some(lease.pool()),
             },
             Direction::Upload | Direction::Relay => Ends {
                 src: local,
                 dst: remote,
                 dst_pool: Some(lease.pool()),
+                ranges_pool: Some(lease.pool()),
             },
         }
     }
@@ -136,6 +142,7 @@ pub async fn execute(
         progress,
         cancel,
         preloaded,
+        pool: ends.ranges_pool,
     }
     .run()
     .await?;

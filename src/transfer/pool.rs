@@ -2,7 +2,8 @@
 //! closed after a minute idle. An SFTP connection carries several small transfers at once (its
 //! requests multiplex, and one server process serves them without the cost of more logins);
 //! a large file gets a connection of its own while the cap allows. FTP does one transfer per
-//! connection. A login that fails for good (wrong password, untrusted host key) is remembered
+//! connection. A segmented copy may borrow more for its ranges, but only what is free at once
+//! (`try_acquire`): it never waits, and never takes what a waiting transfer is owed. A login that fails for good (wrong password, untrusted host key) is remembered
 //! so queued transfers fail at once instead of each trying.
 
 use std::collections::HashSet;
@@ -33,6 +34,8 @@ struct Slots {
     open: Vec<Slot>,
     /// Logins under way.
     opening: usize,
+    /// Transfers waiting in `acquire` for a connection.
+    waiting: usize,
 }
 
 /// The connections of one profile.
@@ -56,6 +59,15 @@ pub struct Lease {
     remote: Arc<dyn Remote>,
     pool: Arc<Pool>,
     released: bool,
+}
+
+/// Who a new connection is for.
+#[derive(PartialEq, Eq)]
+enum Wanted {
+    /// A transfer that cannot run without it.
+    ByTransfer,
+    /// One more range of a segmented copy, which can do without.
+    ForRange,
 }
 
 /// What `acquire` does next.
@@ -120,9 +132,45 @@ impl Pool {
             notified.as_mut().enable();
             match self.next_step(size >= OWN_CONNECTION_FROM) {
                 Step::Use(remote) => return Ok(self.lease(remote)),
-                Step::Open => return self.open().await,
-                Step::Wait => notified.await,
+                Step::Open => return self.open(Wanted::ByTransfer).await,
+                Step::Wait => {
+                    let _waiting = Waiting::count(self);
+                    notified.await;
+                }
             }
+        }
+    }
+
+    /// One more connection for the ranges of a segmented copy, only if one is free now: an
+    /// idle one, or a new login where the cap leaves room and no transfer is waiting for a
+    /// connection. None rather than waiting; a failed login is an error (nothing else).
+    pub async fn try_acquire(self: &Arc<Self>) -> Option<Result<Lease, RemoteError>> {
+        if lock(&self.fatal).is_some() {
+            return None;
+        }
+        let step = {
+            let mut slots = lock(&self.slots);
+            slots.open.retain(|slot| !slot.remote.is_closed());
+            let room = slots.open.len() + slots.opening < self.max_connections();
+            match slots.open.iter().position(|s| s.leases == 0) {
+                _ if slots.waiting > 0 => Step::Wait,
+                Some(i) => {
+                    slots.open[i].leases += 1;
+                    Step::Use(slots.open[i].remote.clone())
+                }
+                None if room => {
+                    slots.opening += 1;
+                    Step::Open
+                }
+                None => Step::Wait,
+            }
+        };
+        match step {
+            Step::Use(remote) => Some(Ok(self.lease(remote))),
+            // A refused extra login is no verdict on the profile: servers that cap sessions per
+            // user refuse the one too many with 530, like a wrong password.
+            Step::Open => Some(self.open(Wanted::ForRange).await),
+            Step::Wait => None,
         }
     }
 
@@ -161,10 +209,16 @@ impl Pool {
         }
     }
 
-    async fn open(self: &Arc<Self>) -> Result<Lease, RemoteError> {
+    /// Logs in. A transfer's login refused for good fails the profile's later transfers at once.
+    async fn open(self: &Arc<Self>, wanted: Wanted) -> Result<Lease, RemoteError> {
+        let mut login = Login {
+            pool: self,
+            ended: false,
+        };
         let connected = connect(&self.profile, &self.credentials, &self.options).await;
         let mut slots = lock(&self.slots);
         slots.opening -= 1;
+        login.ended = true;
         let result = match connected {
             Ok(remote) => {
                 slots.open.push(Slot {
@@ -175,7 +229,9 @@ impl Pool {
                 Ok(self.lease(remote))
             }
             Err(err) => {
-                if matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey) {
+                if wanted == Wanted::ByTransfer
+                    && matches!(err.kind, ErrorKind::Auth | ErrorKind::HostKey)
+                {
                     *lock(&self.fatal) = Some(err.clone());
                 }
                 Err(err)
@@ -251,6 +307,39 @@ impl Pool {
 
     pub fn remember_dir(&self, dir: &str) {
         lock(&self.made_dirs).insert(dir.to_string());
+    }
+}
+
+/// A login under way, counted in `Slots::opening` until it ends, also when it is given up
+/// midway (a cancelled transfer): the room it took is free again.
+struct Login<'a> {
+    pool: &'a Pool,
+    ended: bool,
+}
+
+impl Drop for Login<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            lock(&self.pool.slots).opening -= 1;
+            self.pool.changed.notify_waiters();
+        }
+    }
+}
+
+/// Counts a transfer waiting in `acquire` for as long as it waits (even when given up).
+struct Waiting<'a>(&'a Pool);
+
+impl Waiting<'_> {
+    fn count(pool: &Pool) -> Waiting<'_> {
+        lock(&pool.slots).waiting += 1;
+        Waiting(pool)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut slots = lock(&self.0.slots);
+        slots.waiting = slots.waiting.saturating_sub(1);
     }
 }
 

@@ -1,19 +1,24 @@
 //! Segmented copies of large files over long links. One SFTP channel moves at most the server's
 //! window per round trip (OpenSSH: 2 MiB, so about 40 MB/s at 50 ms), so above a size threshold
-//! and a measured round trip the file is cut into blocks moved at once over several channels of
-//! the same connection, each writing at its offsets into the same part file. The channels take
-//! the blocks in order, so the file fills from its start and the server can hash an upload's
-//! finished prefix while the rest moves. Each block's confirmed progress is kept (in
+//! and a measured round trip the file is cut into blocks moved at once over several sessions,
+//! each writing at its offsets into the same part file: more of the profile's connections where
+//! its pool has some free, and more channels on them (`lanes`). FTP downloads take blocks too
+//! (`REST` + `RETR`, a connection each); FTP uploads stay one stream. The sessions take the
+//! blocks in file order, so the file fills from its start and its hash follows the complete
+//! prefix while the rest moves. Each block's confirmed progress is kept (in
 //! `Progress::segments`, saved with the record), so a retry or a restart continues every block
-//! where it stopped. Verification stays whole-file.
+//! where it stopped; when one block fails the others wind down, so what they had in flight
+//! still counts. Verification stays whole-file.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject, resume_offset};
+use super::lanes::Lanes;
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, GrowingHash, Remote, RemoteError, Result};
 
@@ -32,10 +37,12 @@ const ALIGN: u64 = 1 << 20;
 const MOST_BLOCKS: u64 = 256;
 /// The smallest block: each costs its channel an open and a close.
 const SMALLEST_BLOCK: u64 = 8 << 20;
-/// How often the server's hash of an upload is told how far the file is complete.
+/// How often the copy's hash is told how far the file is complete.
 const FOLLOW_EVERY: Duration = Duration::from_millis(100);
+/// How long a block winding down (another one failed) may take to confirm what it sent.
+const WIND_DOWN: Duration = Duration::from_secs(10);
 
-/// Whether this attempt moves blocks, and over how many channels: an attempt that continues
+/// Whether this attempt moves blocks, and over how many sessions: an attempt that continues
 /// the blocks of an earlier one always does (a part written in blocks may have holes, so only
 /// its blocks can resume it, whatever the link measures now); else what the link is worth.
 pub(super) fn plan(copy: &FileCopy<'_>, resume: bool) -> Option<u64> {
@@ -46,36 +53,43 @@ pub(super) fn plan(copy: &FileCopy<'_>, resume: bool) -> Option<u64> {
     }
 }
 
-/// How many channels a copy should use at once; None for one stream: a small file, a short link, or
-/// no local side (a relay streams through ferry once).
+/// How many sessions a copy should use at once; None for one stream: a small file, a short link, a
+/// server that cannot move this file in ranges (FTP uploads, FTP without `REST STREAM`), or no
+/// local side (a relay streams through ferry once).
 pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
     let size = copy.source.size;
-    let remote = match (copy.src.is_local(), copy.dst.is_local()) {
-        (true, false) => copy.dst,
-        (false, true) => copy.src,
+    let (remote, in_ranges) = match (copy.src.is_local(), copy.dst.is_local()) {
+        (true, false) => (copy.dst, copy.dst.capabilities().write_ranges),
+        (false, true) => (copy.src, copy.src.capabilities().read_ranges),
         _ => return None,
     };
     let round_trip = remote.round_trip()?;
-    if size < SEGMENT_FROM || round_trip < LONG_LINK {
+    if !in_ranges || size < SEGMENT_FROM || round_trip < LONG_LINK {
         return None;
     }
     let by_link = (round_trip.as_millis() / PER_RANGE.as_millis()) as u64;
-    let count = by_link.clamp(2, MOST_RANGES).min(size / SMALLEST_RANGE);
+    let mut count = by_link.clamp(2, MOST_RANGES).min(size / SMALLEST_RANGE);
+    // Where each range needs a connection of its own (FTP), the profile's cap is the limit.
+    if let Some(pool) = copy.pool
+        && !pool.multiplexes()
+    {
+        count = count.min(pool.capacity() as u64);
+    }
     (count >= 2).then_some(count)
 }
 
 /// The bytes from `from` to `size` cut into blocks on `ALIGN` boundaries, after one block
 /// `0..from` that is already done (a prefix written by an earlier single stream). The first
-/// block of each of the `channels` is shorter by a different amount: a channel pauses between
-/// blocks (the last writes answered, the next block opened), and channels that all started
+/// block of each of the `sessions` is shorter by a different amount: a session pauses between
+/// blocks (the last writes answered, the next block opened), and sessions that all started
 /// together would otherwise pause together and leave the link idle.
-fn split(from: u64, size: u64, channels: u64) -> Vec<Segment> {
+fn split(from: u64, size: u64, sessions: u64) -> Vec<Segment> {
     let block = ((size - from) / MOST_BLOCKS)
         .max(SMALLEST_BLOCK)
         .div_ceil(ALIGN)
         * ALIGN;
-    let channels = channels.max(1);
-    let first = (1..=channels).map(|k| (block * k / channels).div_ceil(ALIGN) * ALIGN);
+    let sessions = sessions.max(1);
+    let first = (1..=sessions).map(|k| (block * k / sessions).div_ceil(ALIGN) * ALIGN);
     let lengths = first.chain(std::iter::repeat(block));
     let mut segments: Vec<Segment> = Vec::new();
     if from > 0 {
@@ -143,13 +157,10 @@ fn cover(segments: &[Segment], size: u64) -> bool {
     !segments.is_empty() && next == size
 }
 
-async fn close_all(channels: &[Box<dyn Remote>]) {
-    futures::future::join_all(channels.iter().map(|channel| channel.close())).await;
-}
-
 impl FileCopy<'_> {
-    /// Copies in blocks over `count` channels through `target`, continuing the blocks of an
-    /// earlier attempt when `resume`; verifies the whole file, dates it and renames it.
+    /// Copies in blocks over up to `count` sessions through `target`, continuing the blocks of
+    /// an earlier attempt when `resume`; verifies the whole file, dates it and renames it. A
+    /// server that refuses to start a read at an offset gets the file as one stream.
     pub(super) async fn copy_segmented(
         &self,
         target: &str,
@@ -170,15 +181,15 @@ impl FileCopy<'_> {
             }
         };
         // All of this costs round trips: it goes at once.
-        let (segments, channels, growing) = tokio::join!(
+        let (segments, lanes, growing) = tokio::join!(
             self.starting_blocks(target, resume, count),
-            self.open_channels(remote, count as usize),
+            Lanes::open(remote, self.pool, count as usize),
             follow
         );
         let segments = match segments {
             Ok(segments) => segments,
             Err(err) => {
-                close_all(&channels).await;
+                lanes.end(false).await;
                 return Err(err);
             }
         };
@@ -207,36 +218,55 @@ impl FileCopy<'_> {
                 false => None,
             }
         };
-        let channels_and_own = std::iter::once(remote).chain(channels.iter().map(|c| c.as_ref()));
-        let workers = channels_and_own.map(|channel| {
+        // One block failing winds the others down: what they have in flight still lands and
+        // counts, so a retry does not move it again; no session starts another block.
+        let failed = CancellationToken::new();
+        let sessions = lanes.all();
+        let workers = sessions.iter().map(|&session| {
             let (src, dst) = match self.dst.is_local() {
-                true => (channel, self.dst),
-                false => (self.src, channel),
+                true => (session, self.dst),
+                false => (self.src, session),
             };
-            let queue = &queue;
+            let (queue, failed) = (&queue, &failed);
             async move {
                 // The next block in file order, until none is left.
-                loop {
+                while !failed.is_cancelled() {
                     let next = queue
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .pop_front();
                     let Some((index, segment)) = next else {
-                        return Ok(());
+                        break;
                     };
-                    self.move_range(src, dst, target, index, segment).await?;
+                    let moved = self
+                        .move_range(src, dst, target, index, segment, failed)
+                        .await;
+                    if moved.is_err() {
+                        failed.cancel();
+                        return moved;
+                    }
                 }
+                Ok(())
             }
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let moves = async {
-            let moved = futures::future::try_join_all(workers).await;
+            let moved = futures::future::join_all(workers).await;
             let _ = stop.send(true);
-            moved
+            moved.into_iter().collect::<Result<Vec<()>>>()
         };
         let (moved, early, growing) = tokio::join!(moves, early, self.follow(growing, stopped));
-        close_all(&channels).await;
-        moved?;
+        drop(sessions);
+        lanes.end(moved.is_ok()).await;
+        match moved {
+            Err(err) if err.kind == ErrorKind::Unsupported => {
+                // The server will not start a read at an offset (FTP without REST).
+                tracing::info!(%err, "moving the file as one stream instead of in blocks");
+                lock(self.progress).clear();
+                return Box::pin(self.copy_streamed(target, false)).await;
+            }
+            moved => moved?,
+        };
         let followed = match growing {
             Some(mut growing) => {
                 growing.advance(size).await;
@@ -306,22 +336,8 @@ impl FileCopy<'_> {
         self.dst.capabilities().set_mtime && self.dst.set_mtime(part, mtime).await.is_ok()
     }
 
-    /// Up to `wanted - 1` more channels beside `remote`'s own, opened at once (each costs a
-    /// few round trips); fewer where the server refuses more (the ranges then share).
-    async fn open_channels(&self, remote: &dyn Remote, wanted: usize) -> Vec<Box<dyn Remote>> {
-        let opening = (1..wanted).map(|_| remote.open_channel());
-        let mut channels = Vec::new();
-        for opened in futures::future::join_all(opening).await {
-            match opened {
-                Ok(Some(channel)) => channels.push(channel),
-                Ok(None) => {}
-                Err(err) => tracing::debug!(%err, "no further channel for a segmented copy"),
-            }
-        }
-        channels
-    }
-
-    /// Moves what is left of block `index` from `src` to `dst`.
+    /// Moves what is left of block `index` from `src` to `dst`. Once `stop` is set (another
+    /// block failed) it winds down: takes what is already on its way, confirms it and returns.
     async fn move_range(
         &self,
         src: &dyn Remote,
@@ -329,6 +345,7 @@ impl FileCopy<'_> {
         target: &str,
         index: usize,
         segment: Segment,
+        stop: &CancellationToken,
     ) -> Result<()> {
         let from = segment.start + segment.done;
         if from >= segment.end {
@@ -337,7 +354,14 @@ impl FileCopy<'_> {
         let mut reader = src.read_range(self.src_path, from, segment.end).await?;
         let mut writer = dst.write_range(target, from).await?;
         let mut at = from;
+        let mut winding = false;
         while at < segment.end {
+            if stop.is_cancelled() && !winding {
+                winding = true;
+                if !reader.wind_down() {
+                    break;
+                }
+            }
             let Some(chunk) = next_chunk(reader.as_mut(), self.cancel).await? else {
                 break;
             };
@@ -356,6 +380,13 @@ impl FileCopy<'_> {
             advance(self.progress, index, segment.done + writer.confirmed());
         }
         drop(reader);
+        if winding && at < segment.end {
+            let confirmed = writer.finish(Finish::default());
+            if let Ok(Ok(_)) = tokio::time::timeout(WIND_DOWN, confirmed).await {
+                advance(self.progress, index, at - segment.start);
+            }
+            return Ok(());
+        }
         if at < segment.end {
             return Err(RemoteError::new(
                 ErrorKind::Protocol,

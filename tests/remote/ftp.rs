@@ -18,6 +18,7 @@ use crate::support::ftp_server::{FtpServer, TlsMode};
 
 mod faults;
 mod operations;
+mod ranges;
 mod real;
 mod tls;
 

@@ -11,7 +11,7 @@
 //!
 //! Faults come from a storage-backend wrapper (`storage.rs`, `faults.rs`): denied path prefixes
 //! (550), transfers cut after N bytes (426, optionally closing the session), a "disk full" quota
-//! (452 or 552), and hostile names in listings of `/hostile`.
+//! (452 or 552), hostile names in listings of `/hostile`, and sessions without REST.
 //!
 //! libunftp 0.24 commands: FEAT (SIZE, MDTM, UTF8, EPSV, MLST, MLSD, REST STREAM, AUTH TLS/PBSZ/PROT
 //! with TLS, SITE MD5), MLSD, MLST, EPSV, PASV, REST, SIZE, MDTM, OPTS UTF8 ON, RNFR/RNTO, MKD,
@@ -266,6 +266,12 @@ impl FtpServer {
     /// Resets the "disk full" quota to `bytes` more (`None`: unlimited).
     pub fn set_space_left(&self, bytes: Option<u64>) {
         self.faults.set_space_left(bytes);
+    }
+
+    /// Sessions that start from now on refuse `REST` with 502 (and leave it out of FEAT), as
+    /// servers without restart support do; sessions already open keep it.
+    pub fn refuse_rest_from_now(&self, refuse: bool) {
+        self.faults.refuse_rest.store(refuse, Ordering::SeqCst);
     }
 
     /// Sessions open now.

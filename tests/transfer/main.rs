@@ -13,6 +13,8 @@ mod failures;
 mod flaky;
 mod other_servers;
 mod policies;
+mod pool_lending;
 mod real;
 mod resilience;
 mod segmented;
+mod segmented_ftp;

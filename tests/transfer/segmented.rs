@@ -71,6 +71,12 @@ async fn large_files_move_in_ranges_over_a_long_link() {
         server.sftp_sessions() >= sessions + 3,
         "the ranges had channels of their own"
     );
+    // The profile allows five connections: the ranges took more than one, never more.
+    assert!(
+        (2..=5).contains(&relay.connections()),
+        "{}",
+        relay.connections()
+    );
     assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
     assert_eq!(
         up.attempts, 1,
@@ -109,6 +115,46 @@ async fn large_files_move_in_ranges_over_a_long_link() {
         "the part hashed as it filled matched at once"
     );
     assert_eq!(sha256_file(&down.join("big.bin")), hash);
+    client.request(Request::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_connection_profiles_take_ranges_over_channels() {
+    let server = SftpServer::start(SftpServerConfig::default()).await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let fx = EngineFixture::new(|_| {});
+    let port = relay.port();
+    fx.add_profile_with(
+        "srv",
+        Protocol::Sftp,
+        port,
+        DEFAULT_USER,
+        DEFAULT_PASSWORD,
+        |p| {
+            p.max_connections = 1;
+        },
+    );
+    let client = fx.start();
+    let size = 64 * MIB;
+    let file = fx.local("up").join("big.bin");
+    random_file(&file, size as usize, 15);
+    let hash = sha256_file(&file);
+
+    let sessions = server.sftp_sessions();
+    let up = run(
+        &client,
+        Direction::Upload,
+        file.to_str().expect("utf8"),
+        "/",
+    )
+    .await;
+    assert_eq!(relay.connections(), 1, "no more connections than allowed");
+    assert!(
+        server.sftp_sessions() >= sessions + 3,
+        "the ranges had channels of their own"
+    );
+    assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
     client.request(Request::Shutdown).await;
 }
 

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use suppaftp::types::FileType;
@@ -60,6 +60,11 @@ impl Dialer {
             pin: Mutex::new(profile.cert_pin.clone()),
             refused: Mutex::new(None),
         }
+    }
+
+    /// How often an idle control connection is kept alive.
+    pub fn keepalive(&self) -> Duration {
+        self.options.keepalive
     }
 
     fn current_pin(&self) -> Option<String> {
@@ -189,16 +194,20 @@ impl Dialer {
     }
 }
 
-/// Binary mode, FEAT, UTF-8 names and the login directory.
+/// Binary mode, FEAT, UTF-8 names and the login directory, each reply timed for the round trip.
 async fn prepare(conn: &mut Connection) -> Result<()> {
+    let asked = Instant::now();
     let binary = timed(conn.limit, conn.ftp.transfer_type(FileType::Binary)).await;
     conn.check(binary, "", ErrorKind::Protocol)?;
+    conn.timed_reply(asked.elapsed());
+    let asked = Instant::now();
     match timed(conn.limit, conn.ftp.feat()).await {
         Ok(feat) => conn.features = Features::parse(&feat),
         // Old servers have no FEAT: nothing is offered beyond RFC 959.
         Err(err) if !errors::breaks_session(&err) => {}
         Err(err) => return Err(conn.fail(&err, "", ErrorKind::Protocol)),
     }
+    conn.timed_reply(asked.elapsed());
     if conn.features.utf8 {
         // Servers answer 200 or 202 (always on); either way names are UTF-8.
         let utf8 = conn.command(
@@ -211,12 +220,14 @@ async fn prepare(conn: &mut Connection) -> Result<()> {
             return Err(conn.fail(&err, "", ErrorKind::Protocol));
         }
     }
+    let asked = Instant::now();
     match timed(conn.limit, conn.ftp.pwd()).await {
         Ok(home) if home.starts_with('/') => conn.home = home,
         Ok(_) => {}
         Err(err) if !errors::breaks_session(&err) => {}
         Err(err) => return Err(conn.fail(&err, "", ErrorKind::Protocol)),
     }
+    conn.timed_reply(asked.elapsed());
     Ok(())
 }
 

@@ -15,12 +15,12 @@ use super::session::Connection;
 
 pub(super) struct Link {
     pub conn: Option<Connection>,
-    dialer: Dialer,
+    dialer: Arc<Dialer>,
     closed: bool,
 }
 
 impl Link {
-    pub fn new(conn: Connection, dialer: Dialer) -> Link {
+    pub fn new(conn: Connection, dialer: Arc<Dialer>) -> Link {
         Link {
             conn: Some(conn),
             dialer,

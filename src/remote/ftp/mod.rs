@@ -23,6 +23,8 @@ mod tls;
 mod wire;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -30,8 +32,8 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::{
-    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, ReadStream, Remote, Result,
-    SessionInfo, WriteStream,
+    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, ErrorKind, ReadStream, Remote,
+    Result, SessionInfo, WriteStream,
 };
 use crate::profile::Profile;
 use connect::Dialer;
@@ -49,8 +51,13 @@ const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct FtpRemote {
     endpoint: Endpoint,
     link: Arc<Mutex<Link>>,
+    /// Logs in again, and opens further sessions for the ranges of a segmented download.
+    dialer: Arc<Dialer>,
     info: SessionInfo,
     capabilities: Capabilities,
+    /// The server refused `REST` before a range: no more ranges from this session.
+    ranges_refused: AtomicBool,
+    round_trip: Option<Duration>,
     home: String,
     keepalive: Option<JoinHandle<()>>,
 }
@@ -61,7 +68,11 @@ pub async fn connect(
     credentials: &Credentials,
     options: &ConnectOptions,
 ) -> Result<FtpRemote> {
-    let dialer = Dialer::new(profile, credentials, options);
+    log_in(Arc::new(Dialer::new(profile, credentials, options))).await
+}
+
+/// A new session through `dialer`.
+async fn log_in(dialer: Arc<Dialer>) -> Result<FtpRemote> {
     let dialed = dialer.dial().await?;
     let features = &dialed.conn.features;
     let capabilities = Capabilities {
@@ -71,15 +82,24 @@ pub async fn connect(
         sha256: features.sha256.is_some(),
         check_file: false,
         set_mtime: features.mfmt,
+        // RFC 3659's `REST STREAM` promises RETR from an offset; ranges need a session each.
+        read_ranges: features.rest_stream,
+        // Uploads stay one stream: STOR at an offset truncates on many servers.
+        write_ranges: false,
     };
     let home = dialed.conn.home.clone();
-    let link = Arc::new(Mutex::new(Link::new(dialed.conn, dialer)));
+    let round_trip = dialed.conn.round_trip;
+    let keepalive = dialer.keepalive();
+    let link = Arc::new(Mutex::new(Link::new(dialed.conn, dialer.clone())));
     Ok(FtpRemote {
-        endpoint: super::endpoint_of(profile),
-        keepalive: link::keep_alive(&link, options.keepalive),
+        endpoint: dialer.endpoint.clone(),
+        keepalive: link::keep_alive(&link, keepalive),
         link,
+        dialer,
         info: dialed.info,
         capabilities,
+        ranges_refused: AtomicBool::new(false),
+        round_trip,
         home,
     })
 }
@@ -111,7 +131,20 @@ impl Remote for FtpRemote {
     }
 
     fn capabilities(&self) -> Capabilities {
-        self.capabilities
+        Capabilities {
+            read_ranges: self.capabilities.read_ranges
+                && !self.ranges_refused.load(Ordering::Relaxed),
+            ..self.capabilities
+        }
+    }
+
+    fn round_trip(&self) -> Option<Duration> {
+        self.round_trip
+    }
+
+    /// One more logged-in connection: FTP has one transfer per connection.
+    async fn open_channel(&self) -> Result<Option<Box<dyn Remote>>> {
+        Ok(Some(Box::new(log_in(self.dialer.clone()).await?)))
     }
 
     fn session_info(&self) -> SessionInfo {
@@ -185,6 +218,28 @@ impl Remote for FtpRemote {
         })
         .await?;
         Ok(Box::new(FtpReader::start(link, data, path).await?))
+    }
+
+    /// `REST offset` and `RETR`, the data connection closed once `end` is reached.
+    async fn read_range(&self, path: &str, offset: u64, end: u64) -> Result<Box<dyn ReadStream>> {
+        let mut link = self.link.clone().lock_owned().await;
+        let owned = path.to_string();
+        let data = link::run(&mut link, |c| {
+            let path = owned.clone();
+            Box::pin(async move { c.open_range(&path, offset).await })
+        })
+        .await;
+        let data = match data {
+            Err(err) if err.kind == ErrorKind::Unsupported => {
+                self.ranges_refused.store(true, Ordering::Relaxed);
+                return Err(err);
+            }
+            other => other?,
+        };
+        let wanted = end.saturating_sub(offset);
+        Ok(Box::new(
+            FtpReader::start_range(link, data, path, wanted).await?,
+        ))
     }
 
     async fn write_at(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {

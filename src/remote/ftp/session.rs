@@ -86,6 +86,10 @@ pub(super) struct Connection {
     pub list_without_a: bool,
     /// `OPTS HASH SHA-256` is in force.
     pub hash_selected: bool,
+    /// The shortest reply time seen at login: the link's round trip, give or take the server.
+    pub round_trip: Option<Duration>,
+    /// A `REST` offset was sent and may still be in force on the server (see `open_data`).
+    rest_sent: bool,
 }
 
 impl Connection {
@@ -106,7 +110,15 @@ impl Connection {
             passive: Passive::Extended { proven: false },
             list_without_a: false,
             hash_selected: false,
+            round_trip: None,
+            rest_sent: false,
         }
+    }
+
+    /// Notes that a one-reply command took `took`: the round trip is the shortest such time
+    /// (one reply delayed by a busy server or machine must not make the link look long).
+    pub fn timed_reply(&mut self, took: Duration) {
+        self.round_trip = Some(shortest(self.round_trip, took));
     }
 
     /// Turns a failure into a classified error about `path`, noting a broken session.
@@ -137,6 +149,17 @@ impl Connection {
 
     /// Opens a data connection for `command` (after `REST offset` when `offset > 0`).
     pub async fn open_data(&mut self, command: &str, offset: u64) -> FtpResult<Data> {
+        let moves_file = command.starts_with("RETR ") || command.starts_with("STOR ");
+        if offset == 0 && self.rest_sent && moves_file {
+            // Some servers (libunftp) keep the offset of a transfer that was cut short for the
+            // next one, against RFC 3659: a transfer from the start says so.
+            match self.command("REST 0", &[Status::RequestFilePending]).await {
+                Ok(_) => self.rest_sent = false,
+                Err(err) if errors::breaks_session(&err) => return Err(err),
+                Err(_) => {}
+            }
+        }
+        self.rest_sent |= offset > 0;
         loop {
             let offset = usize::try_from(offset).map_err(|_| FtpError::BadResponse)?;
             self.ftp.resume_transfer(offset).await?;
@@ -216,6 +239,11 @@ impl Connection {
     }
 }
 
+/// The shorter of a known time and a new one.
+fn shortest(known: Option<Duration>, took: Duration) -> Duration {
+    known.map_or(took, |known| known.min(took))
+}
+
 /// Whether an attempt failed because of EPSV itself: the command was refused, or the port it
 /// named could not be reached.
 fn epsv_refused(err: &FtpError) -> bool {
@@ -285,6 +313,15 @@ mod tests {
         let md5_only: HashMap<String, Option<String>> =
             [("HASH".to_string(), Some("MD5*".to_string()))].into();
         assert_eq!(Features::parse(&md5_only).sha256, None);
+    }
+
+    #[test]
+    fn one_slow_reply_does_not_make_the_link_look_long() {
+        let ms = Duration::from_millis;
+        let seen = [ms(21), ms(350), ms(20)]
+            .into_iter()
+            .fold(None, |known, took| Some(shortest(known, took)));
+        assert_eq!(seen, Some(ms(20)));
     }
 
     #[test]

@@ -20,12 +20,29 @@ use super::session::{Connection, Data, timed};
 const CHUNK: usize = 256 * 1024;
 /// How long an upload waits for a TLS server to close its side after ours is closed.
 const TLS_DRAIN: Duration = Duration::from_secs(10);
+/// How long a range read that stopped early waits for the server's reply before giving the
+/// connection up.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 
 impl Connection {
     pub async fn open_read(&mut self, path: &str, offset: u64) -> Result<Data> {
         self.usable(path)?;
         let opened = self.open_data(&format!("RETR {path}"), offset).await;
         self.check(opened, path, ErrorKind::NotFound)
+    }
+
+    /// `REST offset` and `RETR` for one range of a segmented download; a refused `REST` is
+    /// `Unsupported` (the copy then goes as one stream).
+    pub async fn open_range(&mut self, path: &str, offset: u64) -> Result<Data> {
+        self.usable(path)?;
+        match self.open_data(&format!("RETR {path}"), offset).await {
+            Ok(data) => Ok(data),
+            Err(err) if offset > 0 && rest_refused(&err) => {
+                let detail = format!("the server cannot start a download at an offset ({err})");
+                Err(RemoteError::new(ErrorKind::Unsupported, &self.endpoint, detail).at(path))
+            }
+            Err(err) => Err(self.fail(&err, path, ErrorKind::NotFound)),
+        }
     }
 
     /// `STOR`, with `REST offset` first when resuming; a server that refuses REST before STOR
@@ -110,6 +127,24 @@ impl Transfer {
         result
     }
 
+    /// Ends the transfer before the file's end (a range has what it wanted): closes the data
+    /// connection and reads the reply, which says the transfer was cut short. A connection
+    /// whose reply does not come is given up.
+    async fn stop(&mut self) {
+        let Some(data) = self.data.take() else {
+            return;
+        };
+        let reply = timed(self.limit.min(STOP_WAIT), data.finish()).await;
+        let in_step = matches!(reply, Ok(()) | Err(FtpError::UnexpectedResponse(_)));
+        if let Some(mut link) = self.link.take() {
+            if let Some(conn) = link.conn.as_mut() {
+                conn.last_used = std::time::Instant::now();
+                conn.broken |= !in_step;
+            }
+            link.forget_if_broken();
+        }
+    }
+
     fn blame(&mut self, err: &FtpError) -> RemoteError {
         let conn = self.link.as_mut().and_then(|link| link.conn.as_mut());
         match conn {
@@ -132,6 +167,8 @@ pub(super) struct FtpReader {
     buf: BytesMut,
     /// A read error met after some data, reported by the next read.
     held_back: Option<std::io::Error>,
+    /// A range read: the bytes still wanted (the data connection closes when none are).
+    left: Option<u64>,
 }
 
 impl FtpReader {
@@ -143,9 +180,44 @@ impl FtpReader {
             first: None,
             buf: BytesMut::new(),
             held_back: None,
+            left: None,
         };
         reader.first = reader.read_chunk().await?;
         Ok(reader)
+    }
+
+    /// A reader of the next `wanted` bytes only.
+    pub async fn start_range(
+        link: OwnedMutexGuard<Link>,
+        data: Data,
+        path: &str,
+        wanted: u64,
+    ) -> Result<FtpReader> {
+        let mut reader = FtpReader::start(link, data, path).await?;
+        reader.left = Some(wanted);
+        Ok(reader)
+    }
+
+    /// The next chunk, cut at the end of a range; the data connection is closed there.
+    async fn next_in_range(&mut self, left: u64) -> Result<Option<Bytes>> {
+        if left == 0 {
+            self.transfer.stop().await;
+            return Ok(None);
+        }
+        let chunk = match self.first.take() {
+            Some(chunk) => Some(chunk),
+            None => self.read_chunk().await?,
+        };
+        let Some(mut chunk) = chunk else {
+            return Ok(None);
+        };
+        chunk.truncate(chunk.len().min(left as usize));
+        let left = left - chunk.len() as u64;
+        self.left = Some(left);
+        if left == 0 {
+            self.transfer.stop().await;
+        }
+        Ok(Some(chunk))
     }
 
     async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
@@ -192,6 +264,9 @@ async fn read_some(data: &mut Data, buf: &mut BytesMut, cap: usize) -> std::io::
 #[async_trait]
 impl ReadStream for FtpReader {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if let Some(left) = self.left {
+            return self.next_in_range(left).await;
+        }
         match self.first.take() {
             Some(chunk) => Ok(Some(chunk)),
             None => self.read_chunk().await,

@@ -187,6 +187,8 @@ impl Remote for LocalRemote {
             sha256: true,
             check_file: false,
             set_mtime: true,
+            read_ranges: true,
+            write_ranges: true,
         }
     }
 

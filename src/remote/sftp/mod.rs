@@ -166,6 +166,8 @@ impl Remote for SftpRemote {
             sha256: self.conn.check_file_works() || self.conn.exec_works(),
             check_file: self.conn.check_file_works(),
             set_mtime: true,
+            read_ranges: true,
+            write_ranges: true,
         }
     }
 

@@ -125,6 +125,13 @@ impl ReadStream for SftpReader {
         let conn = self.conn.clone();
         conn.guard(self.next_chunk_now()).await
     }
+
+    /// The reads in flight are still handed out (a short one's rest too), no further ones.
+    fn wind_down(&mut self) -> bool {
+        let end = self.end.unwrap_or(u64::MAX).min(self.next_offset);
+        self.end = Some(end);
+        true
+    }
 }
 
 impl SftpReader {

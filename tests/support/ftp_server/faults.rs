@@ -49,6 +49,8 @@ pub(super) struct Faults {
     pub cut_all: Notify,
     /// Sessions running now.
     pub open: std::sync::atomic::AtomicUsize,
+    /// Sessions that start now refuse REST (and leave it out of FEAT).
+    pub refuse_rest: std::sync::atomic::AtomicBool,
 }
 
 pub(super) struct FaultSettings {
@@ -79,6 +81,7 @@ impl Faults {
             drops: AtomicU64::new(0),
             cut_all: Notify::new(),
             open: std::sync::atomic::AtomicUsize::new(0),
+            refuse_rest: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -182,7 +182,11 @@ impl StorageBackend<DefaultUser> for FaultyFs {
     type Metadata = EntryMeta;
 
     fn supported_features(&self) -> u32 {
-        StorageBackend::<DefaultUser>::supported_features(&self.inner)
+        let all = StorageBackend::<DefaultUser>::supported_features(&self.inner);
+        match self.faults.refuse_rest.load(Ordering::SeqCst) {
+            true => all & !unftp_core::storage::FEATURE_RESTART,
+            false => all,
+        }
     }
 
     async fn metadata<P: AsRef<Path> + Send + Debug>(
