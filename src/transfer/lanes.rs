@@ -1,97 +1,76 @@
-//! The sessions a segmented copy's ranges travel on: the copy's own connection, more of the
-//! profile's connections where its pool has some free now (an idle one, or room for a login
-//! while no transfer waits; never waiting for one), and more channels on those connections
-//! where one connection carries several transfers (SFTP). The profile's `max_connections` is
-//! never exceeded: FTP, one transfer per connection, gets its further sessions from the pool
-//! only.
+//! The sessions a segmented copy's blocks travel on: the copy's own connection and more
+//! channels on it at once where one connection carries several transfers (SFTP), then more of
+//! the profile's connections as their logins finish, where its pool has some free (an idle one,
+//! or room for a login while no transfer waits; never waiting for one). The profile's
+//! `max_connections` is never exceeded: FTP, one transfer per connection, gets its further
+//! sessions from the pool only. Nothing waits for a login: the blocks start on what is open,
+//! and a connection that logs in later takes the next block.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use super::pool::{Lease, Pool};
 use crate::remote::Remote;
 
-/// The sessions of one segmented copy, held until its ranges have moved.
+/// The sessions of one segmented copy that are there from its start.
 pub(super) struct Lanes<'a> {
     own: &'a dyn Remote,
-    leases: Vec<Lease>,
     channels: Vec<Box<dyn Remote>>,
 }
 
 impl<'a> Lanes<'a> {
-    /// Up to `wanted` sessions, `own` first; fewer where no more are free or the server
-    /// refuses more channels (the ranges then share).
+    /// `own` and, where one connection carries several transfers (or nothing counts
+    /// connections: a copy outside the engine), up to `wanted - 1` more channels on it; fewer
+    /// where the server refuses more.
     pub async fn open(own: &'a dyn Remote, pool: Option<&Arc<Pool>>, wanted: usize) -> Lanes<'a> {
-        let extra = wanted.saturating_sub(1);
-        let leases = match pool {
-            Some(pool) => free_connections(pool, extra).await,
-            None => Vec::new(),
+        let channels = match pool.is_none_or(|pool| pool.multiplexes()) {
+            true => open_channels(own, wanted.saturating_sub(1)).await,
+            false => Vec::new(),
         };
-        let mut lanes = Lanes {
-            own,
-            leases,
-            channels: Vec::new(),
-        };
-        // Without a pool (a copy outside the engine) nothing counts connections, so a further
-        // "channel" may be a whole connection (FTP); a pool that lends one connection per
-        // transfer has already said how many there may be.
-        if pool.is_none_or(|pool| pool.multiplexes()) {
-            let missing = wanted.saturating_sub(lanes.len());
-            lanes.channels = open_channels(&lanes.connections(), missing).await;
-        }
-        lanes
-    }
-
-    /// The connections: our own, then the leased ones.
-    fn connections(&self) -> Vec<&dyn Remote> {
-        std::iter::once(self.own)
-            .chain(self.leases.iter().map(|lease| lease.remote().as_ref()))
-            .collect()
+        Lanes { own, channels }
     }
 
     /// Every session, our own connection first.
     pub fn all(&self) -> Vec<&dyn Remote> {
-        let mut all = self.connections();
-        all.extend(self.channels.iter().map(|channel| channel.as_ref()));
-        all
+        std::iter::once(self.own)
+            .chain(self.channels.iter().map(|channel| channel.as_ref()))
+            .collect()
     }
 
-    pub fn len(&self) -> usize {
-        1 + self.leases.len() + self.channels.len()
+    /// Closes the channels.
+    pub async fn end(self) {
+        futures::future::join_all(self.channels.iter().map(|channel| channel.close())).await;
     }
+}
 
-    /// Closes the channels and gives the connections back: to be lent again when the ranges
-    /// moved, closed otherwise (a range cut off mid-stream leaves its session in doubt).
-    pub async fn end(self, moved: bool) {
-        for channel in &self.channels {
-            channel.close().await;
-        }
-        for lease in self.leases {
-            match moved {
-                true => lease.release(),
-                false => drop(lease),
+/// Logins of up to `wanted` further connections the pool can lend without anyone waiting,
+/// each giving its lease once logged in (None: no room, or the login failed).
+pub(super) fn joiners(
+    pool: Option<&Arc<Pool>>,
+    wanted: usize,
+) -> Vec<impl Future<Output = Option<Lease>> + use<>> {
+    let Some(pool) = pool else {
+        return Vec::new();
+    };
+    (0..wanted)
+        .map(|_| {
+            let pool = pool.clone();
+            async move {
+                match pool.try_acquire().await? {
+                    Ok(lease) => Some(lease),
+                    Err(err) => {
+                        tracing::debug!(%err, "no further connection for a segmented copy");
+                        None
+                    }
+                }
             }
-        }
-    }
+        })
+        .collect()
 }
 
-/// Up to `wanted` connections the pool can lend at once without anyone waiting.
-async fn free_connections(pool: &Arc<Pool>, wanted: usize) -> Vec<Lease> {
-    let asking = (0..wanted).map(|_| pool.try_acquire());
-    let mut leases = Vec::new();
-    for lent in futures::future::join_all(asking).await {
-        match lent {
-            Some(Ok(lease)) => leases.push(lease),
-            Some(Err(err)) => tracing::debug!(%err, "no further connection for a segmented copy"),
-            None => {}
-        }
-    }
-    leases
-}
-
-/// Up to `wanted` more channels, spread over `connections` and opened at once (each costs a
-/// few round trips).
-async fn open_channels(connections: &[&dyn Remote], wanted: usize) -> Vec<Box<dyn Remote>> {
-    let opening = (0..wanted).map(|i| connections[i % connections.len()].open_channel());
+/// Up to `wanted` more channels on `own`, opened at once (each costs a few round trips).
+async fn open_channels(own: &dyn Remote, wanted: usize) -> Vec<Box<dyn Remote>> {
+    let opening = (0..wanted).map(|_| own.open_channel());
     let mut channels = Vec::new();
     for opened in futures::future::join_all(opening).await {
         match opened {

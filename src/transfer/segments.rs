@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject, resume_offset};
-use super::lanes::Lanes;
+use super::lanes::{self, Lanes};
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, GrowingHash, Remote, RemoteError, Result};
 
@@ -189,7 +189,7 @@ impl FileCopy<'_> {
         let segments = match segments {
             Ok(segments) => segments,
             Err(err) => {
-                lanes.end(false).await;
+                lanes.end().await;
                 return Err(err);
             }
         };
@@ -221,43 +221,57 @@ impl FileCopy<'_> {
         // One block failing winds the others down: what they have in flight still lands and
         // counts, so a retry does not move it again; no session starts another block.
         let failed = CancellationToken::new();
+        // No block is left to start: logins still under way are given up.
+        let drained = CancellationToken::new();
         let sessions = lanes.all();
-        let workers = sessions.iter().map(|&session| {
-            let (src, dst) = match self.dst.is_local() {
-                true => (session, self.dst),
-                false => (self.src, session),
-            };
-            let (queue, failed) = (&queue, &failed);
-            async move {
-                // The next block in file order, until none is left.
-                while !failed.is_cancelled() {
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .pop_front();
-                    let Some((index, segment)) = next else {
-                        break;
-                    };
-                    let moved = self
-                        .move_range(src, dst, target, index, segment, failed)
-                        .await;
-                    if moved.is_err() {
-                        failed.cancel();
-                        return moved;
-                    }
-                }
-                Ok(())
-            }
-        });
+        let (queue, failed_ref, drained_ref) = (&queue, &failed, &drained);
+        let now = sessions
+            .iter()
+            .map(|&session| self.take_blocks(session, target, queue, failed_ref, drained_ref));
+        let extra = (count as usize).saturating_sub(1);
+        let late = lanes::joiners(self.pool, extra)
+            .into_iter()
+            .map(|login| async move {
+                let lease = tokio::select! {
+                    lease = login => lease,
+                    () = drained_ref.cancelled() => None,
+                };
+                let Some(lease) = lease else {
+                    return (Ok(()), None);
+                };
+                let session = lease.remote().as_ref();
+                let moved = self
+                    .take_blocks(session, target, queue, failed_ref, drained_ref)
+                    .await;
+                (moved, Some(lease))
+            });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let moves = async {
-            let moved = futures::future::join_all(workers).await;
+            let (now, late) = tokio::join!(
+                futures::future::join_all(now),
+                futures::future::join_all(late)
+            );
             let _ = stop.send(true);
-            moved.into_iter().collect::<Result<Vec<()>>>()
+            let mut leases = Vec::new();
+            let mut results = now;
+            for (result, lease) in late {
+                results.push(result);
+                leases.extend(lease);
+            }
+            (results.into_iter().collect::<Result<Vec<()>>>(), leases)
         };
-        let (moved, early, growing) = tokio::join!(moves, early, self.follow(growing, stopped));
+        let ((moved, leases), early, growing) =
+            tokio::join!(moves, early, self.follow(growing, stopped));
         drop(sessions);
-        lanes.end(moved.is_ok()).await;
+        lanes.end().await;
+        // Connections that moved their blocks are lent again; one cut off mid-stream leaves
+        // its session in doubt and is closed.
+        for lease in leases {
+            match moved.is_ok() {
+                true => lease.release(),
+                false => drop(lease),
+            }
+        }
         match moved {
             Err(err) if err.kind == ErrorKind::Unsupported => {
                 // The server will not start a read at an offset (FTP without REST).
@@ -283,6 +297,41 @@ impl FileCopy<'_> {
         let verification = verification?;
         self.conclude(target, dated, resumed_from, verification)
             .await
+    }
+
+    /// Moves the next block in file order on `session`, and the next, until none is left or
+    /// one failed somewhere.
+    async fn take_blocks(
+        &self,
+        session: &dyn Remote,
+        target: &str,
+        queue: &std::sync::Mutex<VecDeque<(usize, Segment)>>,
+        failed: &CancellationToken,
+        drained: &CancellationToken,
+    ) -> Result<()> {
+        let (src, dst) = match self.dst.is_local() {
+            true => (session, self.dst),
+            false => (self.src, session),
+        };
+        while !failed.is_cancelled() {
+            let next = queue
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .pop_front();
+            let Some((index, segment)) = next else {
+                drained.cancel();
+                break;
+            };
+            let moved = self
+                .move_range(src, dst, target, index, segment, failed)
+                .await;
+            if moved.is_err() {
+                failed.cancel();
+                drained.cancel();
+                return moved;
+            }
+        }
+        Ok(())
     }
 
     /// Tells the server's hash how far the file is complete until the blocks stop moving.
