@@ -129,8 +129,8 @@ pub trait Remote: Send + Sync {
     async fn read_range(&self, path: &str, offset: u64, _end: u64) -> Result<Box<dyn ReadStream>> {
         self.read_from(path, offset).await
     }
-    /// Writes into an existing file from `offset`, leaving the rest of it as it is (one range of
-    /// a segmented copy). Only where [`Remote::open_channel`] or [`Remote::is_local`] says so.
+    /// Writes into a file from `offset`, creating it if it is not there and leaving the rest of
+    /// it as it is (one range of a segmented copy). Only where [`Remote::open_channel`] or [`Remote::is_local`] says so.
     async fn write_range(&self, path: &str, _offset: u64) -> Result<Box<dyn WriteStream>> {
         Err(RemoteError::new(
             ErrorKind::Unsupported,

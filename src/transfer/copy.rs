@@ -138,7 +138,7 @@ impl FileCopy<'_> {
     }
 
     /// Copies through `target` (continuing it when `resume`), verifies, dates and renames.
-    pub(super) async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
+    async fn copy_into(&self, target: &str, resume: bool) -> Result<CopyOutcome> {
         match super::segments::plan(self, resume) {
             Some(count) => self.copy_segmented(target, resume, count).await,
             None => self.copy_streamed(target, resume).await,

@@ -7,15 +7,18 @@ use super::copy::{CopyOutcome, FileCopy, PART_SUFFIX};
 use crate::remote::{ErrorKind, RemoteError, Result};
 
 /// After `refused` from writing `part`: starts over under a fresh name when `part` exists
-/// (otherwise the refusal stands, whatever its reason). Fresh parts of earlier attempts cannot
+/// (otherwise the refusal stands, whatever its reason; a lost connection is that error). Fresh parts of earlier attempts cannot
 /// be continued either (the server would refuse them the same way), so they are removed.
 pub(super) async fn start_over(
     copy: &FileCopy<'_>,
     part: &str,
     refused: RemoteError,
 ) -> Result<CopyOutcome> {
-    if copy.dst.stat(part).await.is_err() {
-        return Err(refused);
+    match copy.dst.stat(part).await {
+        Ok(_) => {}
+        Err(err) if err.kind == ErrorKind::NotFound => return Err(refused),
+        // The connection went too (a cut as the blocks wound down): the next attempt asks again.
+        Err(err) => return Err(err),
     }
     remove_earlier(copy).await;
     let fresh = fresh_name(copy.dst_path);
@@ -26,7 +29,13 @@ pub(super) async fn start_over(
          permission): starting over under a fresh part name"
     );
     remembered(copy).push(fresh.clone());
-    let outcome = match copy.copy_into(&fresh, false).await {
+    // In one stream: blocks would each open the part again, which this server refuses.
+    copy.progress
+        .segments
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clear();
+    let outcome = match copy.copy_streamed(&fresh, false).await {
         Ok(outcome) => outcome,
         Err(err) => {
             remove_earlier(copy).await;

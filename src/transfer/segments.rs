@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject, resume_offset};
+use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject};
 use super::lanes::{self, Lanes};
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, GrowingHash, Remote, RemoteError, Result};
@@ -361,16 +361,23 @@ impl FileCopy<'_> {
     ) -> Result<Vec<Segment>> {
         let size = self.source.size;
         let saved = lock(self.progress).clone();
-        if resume && cover(&saved, size) && self.dst.stat(target).await.is_ok() {
+        let existing = match self.dst.stat(target).await {
+            Ok(entry) => Some(entry.size),
+            Err(err) if err.kind == ErrorKind::NotFound => None,
+            Err(err) => return Err(err),
+        };
+        if resume && cover(&saved, size) && existing.is_some() {
             return Ok(saved);
         }
         // A part one stream wrote is whole up to its size; one written in ranges may have
         // holes, so that one starts over.
-        let prefix = match resume && saved.is_empty() {
-            true => resume_offset(self.dst, target, size).await?,
-            false => 0,
+        let prefix = match (resume && saved.is_empty(), existing) {
+            (true, Some(written)) if written <= size => written,
+            _ => 0,
         };
-        if prefix == 0 {
+        // The blocks create the part as they open it: one already there is emptied first, and
+        // a download's is made here for the hash that follows it (it costs no round trip).
+        if prefix == 0 && (existing.is_some_and(|written| written > 0) || self.dst.is_local()) {
             let writer = self.dst.write_at(target, 0).await?;
             writer.finish(Finish::default()).await?;
         }

@@ -158,6 +158,39 @@ async fn one_connection_profiles_take_ranges_over_channels() {
     client.request(Request::Shutdown).await;
 }
 
+/// A drop box (create, no overwrite) refuses the second block's open of the part the first
+/// block created: the copy starts over in one stream under a fresh part name, and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_that_will_not_reopen_the_part_gets_one_stream() {
+    let server = SftpServer::start(SftpServerConfig {
+        refuse_reopen: true,
+        ..SftpServerConfig::default()
+    })
+    .await;
+    let relay = Relay::start(server.addr(), ONE_WAY).await;
+    let (fx, client) = engine_through(&relay);
+    let file = fx.local("up").join("big.bin");
+    random_file(&file, 64 * MIB as usize, 16);
+    let hash = sha256_file(&file);
+
+    let up = run(
+        &client,
+        Direction::Upload,
+        file.to_str().expect("utf8"),
+        "/",
+    )
+    .await;
+    assert_eq!(up.attempts, 1, "the fresh part is part of the same attempt");
+    assert_eq!(up.verification, Some(Verification::Sha256(hash.clone())));
+    assert_eq!(sha256_file(&server.root().join("big.bin")), hash);
+    let names: Vec<_> = std::fs::read_dir(server.root())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["big.bin"], "no part file is left");
+    client.request(Request::Shutdown).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cut_during_a_segmented_copy_resumes_every_range() {
     let server = SftpServer::start(SftpServerConfig::default()).await;

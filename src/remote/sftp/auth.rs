@@ -105,28 +105,28 @@ pub(super) async fn authenticate(
     endpoint: &Endpoint,
 ) -> Result<String> {
     let user = profile.user.as_str();
-    // Asking with "none" first learns which methods the server offers, as OpenSSH does.
-    let first = handle
-        .authenticate_none(user)
-        .await
-        .map_err(|err| lost_during_login(&err.to_string(), endpoint))?;
+    let methods = plan(profile, credentials, env);
     let mut attempt = Attempt {
-        offered: MethodSet::empty(),
+        offered: MethodSet::from(
+            &[
+                MethodKind::PublicKey,
+                MethodKind::Password,
+                MethodKind::KeyboardInteractive,
+            ][..],
+        ),
         tried: Vec::new(),
         notes: Vec::new(),
         accepted: Vec::new(),
-        planned: false,
+        planned: !methods.is_empty(),
         cut_off: false,
     };
-    match first {
-        AuthResult::Success => return Ok("none".into()),
-        AuthResult::Failure {
-            remaining_methods, ..
-        } => attempt.offered = remaining_methods,
+    // OpenSSH asks with "none" first to learn what the server offers; that costs a round
+    // trip, and a refused first method names the same. Only with nothing to try is it asked.
+    let asked_first = methods.is_empty();
+    if asked_first && ask_none(handle, user, &mut attempt, endpoint).await? {
+        return Ok("none".into());
     }
     let mut password_rejected = false;
-    let methods = plan(profile, credentials, env);
-    attempt.planned = !methods.is_empty();
     for method in methods {
         if !attempt.offers(method.kind()) {
             continue;
@@ -142,7 +142,9 @@ pub(super) async fn authenticate(
                     .await
                     .map_err(|err| lost_during_login(&err.to_string(), endpoint))?;
                 let done = attempt.record("password".into(), result);
-                password_rejected = !done && attempt.tried.iter().any(|t| t == "password");
+                // Refused while still offered: the secret is wrong. A server that does not
+                // take passwords at all may still take it as keyboard-interactive.
+                password_rejected = !done && attempt.offers(MethodKind::Password);
                 done
             }
             // The same secret the password method just refused would be refused again.
@@ -158,6 +160,14 @@ pub(super) async fn authenticate(
             return Ok(attempt.accepted.join(" + "));
         }
     }
+    // A server that takes "none" never lists it, so it is the last thing to ask.
+    if !asked_first
+        && !attempt.cut_off
+        && !handle.is_closed()
+        && ask_none(handle, user, &mut attempt, endpoint).await?
+    {
+        return Ok("none".into());
+    }
     if handle.is_closed() {
         // Closing after refused tries is sshd's MaxAuthTries: an auth failure, not a network one.
         // A try cut off without an answer is the network's doing.
@@ -172,6 +182,29 @@ pub(super) async fn authenticate(
             .push("the server then closed the connection (too many tries?)".into());
     }
     Err(attempt.failure(user, endpoint))
+}
+
+/// Asks to log in with no credentials; true when the server lets us in, else notes what it
+/// offers instead.
+async fn ask_none(
+    handle: &mut Handle<ClientHandler>,
+    user: &str,
+    attempt: &mut Attempt,
+    endpoint: &Endpoint,
+) -> Result<bool> {
+    let answer = handle
+        .authenticate_none(user)
+        .await
+        .map_err(|err| lost_during_login(&err.to_string(), endpoint))?;
+    match answer {
+        AuthResult::Success => Ok(true),
+        AuthResult::Failure {
+            remaining_methods, ..
+        } => {
+            attempt.offered = remaining_methods;
+            Ok(false)
+        }
+    }
 }
 
 fn lost_during_login(detail: &str, endpoint: &Endpoint) -> RemoteError {

@@ -295,8 +295,8 @@ pub(super) async fn write_at(
     Ok(writer)
 }
 
-/// Opens an existing file to write at `offset` without cutting or truncating it: one range of
-/// a file written by several streams at once.
+/// Opens a file to write at `offset` without cutting or truncating it, creating it when it is
+/// not there yet: one range of a file written by several streams at once.
 pub(super) async fn write_range(
     conn: &Arc<Connection>,
     path: &str,
@@ -304,7 +304,11 @@ pub(super) async fn write_range(
 ) -> Result<SftpWriter> {
     let handle = conn
         .sftp
-        .open(path, OpenFlags::WRITE, FileAttributes::default())
+        .open(
+            path,
+            OpenFlags::WRITE | OpenFlags::CREATE,
+            FileAttributes::default(),
+        )
         .await
         .map_err(|err| conn.error(&err, path))?
         .handle;

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -236,8 +236,8 @@ pub(super) struct Allowance {
 
 /// One TCP connection: its byte budget and a way to cut it.
 pub(super) struct ConnectionState {
-    /// A second descriptor for the connection's socket, used only to shut it down.
-    socket: std::net::TcpStream,
+    /// A second descriptor for the connection's socket, used only to cut it.
+    socket: Mutex<Option<std::net::TcpStream>>,
     budget: Option<u64>,
     used: AtomicU64,
     killed: AtomicBool,
@@ -248,7 +248,7 @@ impl ConnectionState {
         stream.set_nodelay(true)?;
         let socket = std::net::TcpStream::from(stream.as_fd().try_clone_to_owned()?);
         Ok(Self {
-            socket,
+            socket: Mutex::new(Some(socket)),
             budget,
             used: AtomicU64::new(0),
             killed: AtomicBool::new(false),
@@ -273,11 +273,30 @@ impl ConnectionState {
     /// Cuts the TCP connection at once: no SSH disconnect message, no more replies.
     pub fn kill(&self) {
         self.killed.store(true, SeqCst);
-        let _ = self.socket.shutdown(Shutdown::Both);
+        if let Some(socket) = self.socket.lock().unwrap().take() {
+            reset(&socket);
+        }
     }
 
     pub fn is_killed(&self) -> bool {
         self.killed.load(SeqCst)
+    }
+}
+
+/// Resets the connection, as a server that died would: the client's next write fails. A
+/// shutdown alone is not that: a client busy writing into a window the server no longer
+/// drains never reads the end. Connecting a TCP socket to `AF_UNSPEC` disconnects it (Linux
+/// sends a reset), whoever else holds a descriptor of it.
+fn reset(socket: &std::net::TcpStream) {
+    let unspecified = libc::sockaddr {
+        sa_family: libc::AF_UNSPEC as libc::sa_family_t,
+        sa_data: [0; 14],
+    };
+    let len = std::mem::size_of::<libc::sockaddr>() as libc::socklen_t;
+    // SAFETY: the descriptor is open (we own it) and the address is a valid sockaddr of `len`.
+    let done = unsafe { libc::connect(socket.as_raw_fd(), &unspecified, len) };
+    if done != 0 {
+        let _ = socket.shutdown(Shutdown::Both);
     }
 }
 
