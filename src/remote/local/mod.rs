@@ -301,7 +301,11 @@ impl Remote for LocalRemote {
     async fn write_range(&self, path: &str, offset: u64) -> Result<Box<dyn WriteStream>> {
         let file = self
             .blocking(path, move |p| {
-                let mut file = OpenOptions::new().write(true).create(true).open(p)?;
+                let mut file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(p)?;
                 file.seek(SeekFrom::Start(offset))?;
                 Ok(file)
             })
