@@ -1,83 +1,94 @@
-//! The sessions a segmented copy's blocks travel on: the copy's own connection and more
-//! channels on it at once where one connection carries several transfers (SFTP), then more of
-//! the profile's connections as their logins finish, where its pool has some free (an idle one,
-//! or room for a login while no transfer waits; never waiting for one). The profile's
-//! `max_connections` is never exceeded: FTP, one transfer per connection, gets its further
-//! sessions from the pool only. Nothing waits for a login: the blocks start on what is open,
-//! and a connection that logs in later takes the next block.
+//! The sessions a segmented copy's blocks travel on besides its own connection: more channels
+//! on it where one connection carries several transfers (SFTP), and more of the profile's
+//! connections where its pool has some free (an idle one, or room for a login while no
+//! transfer waits; never waiting for one). The profile's `max_connections` is never exceeded:
+//! FTP, one transfer per connection, gets its further sessions from the pool only. Nothing
+//! waits for them: the blocks start on the copy's own connection, and each session that opens
+//! later takes the next block.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
 
 use super::pool::{Lease, Pool};
 use crate::remote::Remote;
 
-/// The sessions of one segmented copy that are there from its start.
-pub(super) struct Lanes<'a> {
+/// A session that joined a segmented copy.
+pub(super) enum Joined {
+    /// Another channel on the copy's own connection.
+    Channel(Box<dyn Remote>),
+    /// Another of the profile's connections, lent by its pool.
+    Lease(Lease),
+}
+
+impl Joined {
+    pub fn remote(&self) -> &dyn Remote {
+        match self {
+            Joined::Channel(channel) => channel.as_ref(),
+            Joined::Lease(lease) => lease.remote().as_ref(),
+        }
+    }
+
+    /// Closes a channel; lends a connection again when its blocks moved (`healthy`), else
+    /// closes it: one cut off mid-stream leaves its session in doubt.
+    pub async fn end(self, healthy: bool) {
+        match self {
+            Joined::Channel(channel) => channel.close().await,
+            Joined::Lease(lease) if healthy => lease.release(),
+            Joined::Lease(lease) => drop(lease),
+        }
+    }
+}
+
+pub(super) type Joining<'a> = Pin<Box<dyn Future<Output = Option<Joined>> + Send + 'a>>;
+
+/// Up to `wanted` sessions opening at once beside `own`: channels on it where one connection
+/// carries several transfers (or nothing counts connections: a copy outside the engine), and
+/// logins the pool can lend without anyone waiting. Once `drained` (no block left to take),
+/// logins still under way are given up; a channel being opened is opened all the way, so
+/// that none is left half-open on a connection that goes back to the pool.
+pub(super) fn joining<'a>(
     own: &'a dyn Remote,
-    channels: Vec<Box<dyn Remote>>,
-}
-
-impl<'a> Lanes<'a> {
-    /// `own` and, where one connection carries several transfers (or nothing counts
-    /// connections: a copy outside the engine), up to `wanted - 1` more channels on it; fewer
-    /// where the server refuses more.
-    pub async fn open(own: &'a dyn Remote, pool: Option<&Arc<Pool>>, wanted: usize) -> Lanes<'a> {
-        let channels = match pool.is_none_or(|pool| pool.multiplexes()) {
-            true => open_channels(own, wanted.saturating_sub(1)).await,
-            false => Vec::new(),
-        };
-        Lanes { own, channels }
-    }
-
-    /// Every session, our own connection first.
-    pub fn all(&self) -> Vec<&dyn Remote> {
-        std::iter::once(self.own)
-            .chain(self.channels.iter().map(|channel| channel.as_ref()))
-            .collect()
-    }
-
-    /// Closes the channels.
-    pub async fn end(self) {
-        futures::future::join_all(self.channels.iter().map(|channel| channel.close())).await;
-    }
-}
-
-/// Logins of up to `wanted` further connections the pool can lend without anyone waiting,
-/// each giving its lease once logged in (None: no room, or the login failed).
-pub(super) fn joiners(
     pool: Option<&Arc<Pool>>,
     wanted: usize,
-) -> Vec<impl Future<Output = Option<Lease>> + use<>> {
+    drained: &'a CancellationToken,
+) -> Vec<Joining<'a>> {
+    let mut joining: Vec<Joining<'a>> = Vec::new();
+    if pool.is_none_or(|pool| pool.multiplexes()) {
+        for _ in 0..wanted {
+            joining.push(Box::pin(async move {
+                match own.open_channel().await {
+                    Ok(channel) => channel.map(Joined::Channel),
+                    Err(err) => {
+                        tracing::debug!(%err, "no further channel for a segmented copy");
+                        None
+                    }
+                }
+            }));
+        }
+    }
     let Some(pool) = pool else {
-        return Vec::new();
+        return joining;
     };
-    (0..wanted)
-        .map(|_| {
-            let pool = pool.clone();
-            async move {
+    for _ in 0..wanted {
+        let pool = pool.clone();
+        joining.push(Box::pin(async move {
+            let login = async {
                 match pool.try_acquire().await? {
-                    Ok(lease) => Some(lease),
+                    Ok(lease) => Some(Joined::Lease(lease)),
                     Err(err) => {
                         tracing::debug!(%err, "no further connection for a segmented copy");
                         None
                     }
                 }
+            };
+            tokio::select! {
+                joined = login => joined,
+                () = drained.cancelled() => None,
             }
-        })
-        .collect()
-}
-
-/// Up to `wanted` more channels on `own`, opened at once (each costs a few round trips).
-async fn open_channels(own: &dyn Remote, wanted: usize) -> Vec<Box<dyn Remote>> {
-    let opening = (0..wanted).map(|_| own.open_channel());
-    let mut channels = Vec::new();
-    for opened in futures::future::join_all(opening).await {
-        match opened {
-            Ok(Some(channel)) => channels.push(channel),
-            Ok(None) => {}
-            Err(err) => tracing::debug!(%err, "no further channel for a segmented copy"),
-        }
+        }));
     }
-    channels
+    joining
 }

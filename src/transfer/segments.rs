@@ -11,6 +11,7 @@
 //! still counts. Verification stays whole-file.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -18,9 +19,12 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::copy::{CopyOutcome, FileCopy, Progress, cancelled, next_chunk, reject};
-use super::lanes::{self, Lanes};
+use super::lanes;
 use super::model::Segment;
 use crate::remote::{ErrorKind, Finish, GrowingHash, Remote, RemoteError, Result};
+
+/// The blocks not taken yet, in file order, each with its index in `Progress::segments`.
+type Queue = std::sync::Mutex<VecDeque<(usize, Segment)>>;
 
 /// Files from this size may be segmented.
 pub const SEGMENT_FROM: u64 = 64 << 20;
@@ -82,7 +86,9 @@ pub(super) fn ranges_for(copy: &FileCopy<'_>) -> Option<u64> {
 /// `0..from` that is already done (a prefix written by an earlier single stream). The first
 /// block of each of the `sessions` is shorter by a different amount: a session pauses between
 /// blocks (the last writes answered, the next block opened), and sessions that all started
-/// together would otherwise pause together and leave the link idle.
+/// together would otherwise pause together and leave the link idle. Towards the end the blocks
+/// shrink (each a share of what is left, down to an eighth of a block), so that the sessions
+/// finish close together instead of waiting on one that took a whole block last.
 fn split(from: u64, size: u64, sessions: u64) -> Vec<Segment> {
     let block = ((size - from) / MOST_BLOCKS)
         .max(SMALLEST_BLOCK)
@@ -99,12 +105,14 @@ fn split(from: u64, size: u64, sessions: u64) -> Vec<Segment> {
             end: from,
         });
     }
+    let shortest = (block / 8).max(ALIGN);
     let mut start = from;
     for length in lengths {
         if start >= size {
             break;
         }
-        let end = (start + length).min(size);
+        let share = ((size - start) / (2 * sessions)).div_ceil(ALIGN) * ALIGN;
+        let end = (start + length.min(share.max(shortest))).min(size);
         segments.push(Segment {
             start,
             done: 0,
@@ -167,131 +175,121 @@ impl FileCopy<'_> {
         resume: bool,
         count: u64,
     ) -> Result<CopyOutcome> {
-        let remote = if self.dst.is_local() {
-            self.src
-        } else {
-            self.dst
+        let own = match self.dst.is_local() {
+            true => self.src,
+            false => self.dst,
         };
         let hashing = self.can_compare_hashes();
-        // The copy is hashed as its prefix completes: an upload's by the server where it can.
-        let follow = async {
-            match hashing && !self.dst.is_local() {
-                true => self.dst.sha256_while_writing(target).await,
-                false => None,
-            }
-        };
-        // All of this costs round trips: it goes at once.
-        let (segments, lanes, growing) = tokio::join!(
-            self.starting_blocks(target, resume, count),
-            Lanes::open(remote, self.pool, count as usize),
-            follow
-        );
-        let segments = match segments {
-            Ok(segments) => segments,
-            Err(err) => {
-                lanes.end().await;
-                return Err(err);
-            }
-        };
-        // A download's part is followed here, once it exists.
-        let growing = match growing {
-            None if hashing && self.dst.is_local() => self.dst.sha256_while_writing(target).await,
-            growing => growing,
-        };
-        let size = self.source.size;
-        let resumed_from = segments.iter().map(|s| s.done).sum();
-        *lock(self.progress) = segments.clone();
-        self.progress.start_at(resumed_from, size);
-        let queue: std::sync::Mutex<VecDeque<(usize, Segment)>> = std::sync::Mutex::new(
-            segments
+        let queue = Queue::default();
+        // One block failing winds the others down: what they have in flight still lands and
+        // counts, so a retry does not move it again; no session starts another block.
+        let failed = CancellationToken::new();
+        // No block is left to start: logins still under way are given up.
+        let drained = CancellationToken::new();
+        // The blocks are known and queued (false for good: they could not be worked out).
+        let (known, blocks_known) = tokio::sync::watch::channel(false);
+        let (queue, failed_ref, drained_ref) = (&queue, &failed, &drained);
+        // The blocks start on our own connection once they are known (a round trip); other
+        // sessions open meanwhile (channels in three, logins in ten) and join as they can.
+        let first = async {
+            let segments = match self.starting_blocks(target, resume, count).await {
+                Ok(segments) => segments,
+                Err(err) => {
+                    failed.cancel();
+                    drained.cancel();
+                    return Err(err);
+                }
+            };
+            let resumed_from = segments.iter().map(|s| s.done).sum();
+            *lock(self.progress) = segments.clone();
+            self.progress.start_at(resumed_from, self.source.size);
+            *queue
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = segments
                 .iter()
                 .copied()
                 .enumerate()
                 .filter(|(_, s)| s.done < s.end - s.start)
-                .collect(),
-        );
+                .collect();
+            let _ = known.send(true);
+            self.take_blocks(own, target, queue, failed_ref, drained_ref)
+                .await
+                .map(|()| resumed_from)
+        };
+        let joining = lanes::joining(own, self.pool, count as usize - 1, drained_ref);
+        let others = joining.into_iter().map(|joining| {
+            let mut blocks_known = blocks_known.clone();
+            async move {
+                let joined = joining.await?;
+                let known = blocks_known.wait_for(|known| *known).await.is_ok();
+                let moved = match known {
+                    true => {
+                        self.take_blocks(joined.remote(), target, queue, failed_ref, drained_ref)
+                            .await
+                    }
+                    false => Ok(()),
+                };
+                Some((moved, joined))
+            }
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let moves = async {
+            let (first, others) = tokio::join!(first, futures::future::join_all(others));
+            let _ = stop.send(true);
+            // The first failure is the copy's: our own connection's, else the first session's.
+            let mut moved = first;
+            let mut ending = Vec::new();
+            for (result, session) in others.into_iter().flatten() {
+                ending.push(session.end(result.is_ok()));
+                if let (Ok(_), Err(err)) = (&moved, result) {
+                    moved = Err(err);
+                }
+            }
+            (moved, futures::future::join_all(ending))
+        };
         // The source is complete: its hash is taken while the blocks move (a download's by
-        // the server, an upload's from the local disk).
+        // the server, an upload's from the local disk). The copy's is taken as its prefix
+        // completes (an upload's by the server where it can), once the part exists.
         let early = async {
             match hashing {
                 true => Some(self.src.sha256(self.src_path).await),
                 false => None,
             }
         };
-        // One block failing winds the others down: what they have in flight still lands and
-        // counts, so a retry does not move it again; no session starts another block.
-        let failed = CancellationToken::new();
-        // No block is left to start: logins still under way are given up.
-        let drained = CancellationToken::new();
-        let sessions = lanes.all();
-        let (queue, failed_ref, drained_ref) = (&queue, &failed, &drained);
-        let now = sessions
-            .iter()
-            .map(|&session| self.take_blocks(session, target, queue, failed_ref, drained_ref));
-        let extra = (count as usize).saturating_sub(1);
-        let late = lanes::joiners(self.pool, extra)
-            .into_iter()
-            .map(|login| async move {
-                let lease = tokio::select! {
-                    lease = login => lease,
-                    () = drained_ref.cancelled() => None,
-                };
-                let Some(lease) = lease else {
-                    return (Ok(()), None);
-                };
-                let session = lease.remote().as_ref();
-                let moved = self
-                    .take_blocks(session, target, queue, failed_ref, drained_ref)
-                    .await;
-                (moved, Some(lease))
-            });
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let moves = async {
-            let (now, late) = tokio::join!(
-                futures::future::join_all(now),
-                futures::future::join_all(late)
-            );
-            let _ = stop.send(true);
-            let mut leases = Vec::new();
-            let mut results = now;
-            for (result, lease) in late {
-                results.push(result);
-                leases.extend(lease);
+        let follower = async {
+            let mut blocks_known = blocks_known.clone();
+            match hashing && blocks_known.wait_for(|known| *known).await.is_ok() {
+                true => self.dst.sha256_while_writing(target).await,
+                false => None,
             }
-            (results.into_iter().collect::<Result<Vec<()>>>(), leases)
         };
-        let ((moved, leases), early, growing) =
-            tokio::join!(moves, early, self.follow(growing, stopped));
-        drop(sessions);
-        lanes.end().await;
-        // Connections that moved their blocks are lent again; one cut off mid-stream leaves
-        // its session in doubt and is closed.
-        for lease in leases {
-            match moved.is_ok() {
-                true => lease.release(),
-                false => drop(lease),
-            }
-        }
-        match moved {
+        let ((moved, ending), early, growing) =
+            tokio::join!(moves, early, self.follow(follower, stopped));
+        let resumed_from = match moved {
+            Ok(resumed_from) => resumed_from,
             Err(err) if err.kind == ErrorKind::Unsupported => {
                 // The server will not start a read at an offset (FTP without REST).
                 tracing::info!(%err, "moving the file as one stream instead of in blocks");
+                ending.await;
                 lock(self.progress).clear();
                 return Box::pin(self.copy_streamed(target, false)).await;
             }
-            moved => moved?,
-        };
-        let followed = match growing {
-            Some(mut growing) => {
-                growing.advance(size).await;
-                growing.finish().await
+            Err(err) => {
+                ending.await;
+                return Err(err);
             }
-            None => None,
         };
-        // Dated while it is verified: no block writes any more.
-        let (verification, dated) = tokio::join!(
+        let followed = async {
+            let mut growing = growing?;
+            growing.advance(self.source.size).await;
+            growing.finish().await
+        };
+        // All at once, each a round trip: the hash finished, the part measured and dated (no
+        // block writes any more), the other sessions closed or lent again.
+        let (verification, dated, _) = tokio::join!(
             self.verify_whole(target, early, followed),
-            self.date(target)
+            self.date(target),
+            ending
         );
         lock(self.progress).clear();
         let verification = verification?;
@@ -305,7 +303,7 @@ impl FileCopy<'_> {
         &self,
         session: &dyn Remote,
         target: &str,
-        queue: &std::sync::Mutex<VecDeque<(usize, Segment)>>,
+        queue: &Queue,
         failed: &CancellationToken,
         drained: &CancellationToken,
     ) -> Result<()> {
@@ -334,17 +332,18 @@ impl FileCopy<'_> {
         Ok(())
     }
 
-    /// Tells the server's hash how far the file is complete until the blocks stop moving.
+    /// Tells the copy's hash (once `start` gives one) how far the file is complete until the
+    /// blocks stop moving.
     async fn follow(
         &self,
-        growing: Option<Box<dyn GrowingHash>>,
+        start: impl Future<Output = Option<Box<dyn GrowingHash>>>,
         mut stopped: tokio::sync::watch::Receiver<bool>,
     ) -> Option<Box<dyn GrowingHash>> {
-        let mut growing = growing?;
+        let mut growing = start.await?;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(FOLLOW_EVERY) => {}
-                _ = stopped.changed() => return Some(growing),
+                _ = stopped.wait_for(|stopped| *stopped) => return Some(growing),
             }
             let complete = contiguous(&lock(self.progress));
             growing.advance(complete).await;
@@ -471,7 +470,7 @@ impl FileCopy<'_> {
         &self,
         part: &str,
         early: Option<Result<Option<String>>>,
-        followed: Option<String>,
+        followed: impl Future<Output = Option<String>>,
     ) -> Result<super::copy::Verification> {
         let size = self.source.size;
         let Some(source) = early else {
@@ -479,7 +478,7 @@ impl FileCopy<'_> {
             return self.compare(part, size, written, String::new(), None).await;
         };
         let hash_copy = async {
-            match followed {
+            match followed.await {
                 Some(hash) => Ok(Some(hash)),
                 None => self.dst.sha256(part).await,
             }
@@ -512,11 +511,33 @@ mod tests {
         let blocks = split(0, size, 1);
         assert!(cover(&blocks, size), "{blocks:?}");
         assert!(blocks.iter().all(|b| b.start % ALIGN == 0));
-        assert_eq!(blocks.len() as u64, size.div_ceil(SMALLEST_BLOCK));
         let huge = 1 << 40;
         let blocks = split(0, huge, 8);
         assert!(cover(&blocks, huge));
-        assert!(blocks.len() as u64 <= MOST_BLOCKS + 8, "{}", blocks.len());
+        assert!(blocks.len() as u64 <= MOST_BLOCKS + 64, "{}", blocks.len());
+    }
+
+    #[test]
+    fn the_last_blocks_are_shorter_so_the_sessions_finish_together() {
+        let size = 256 * ALIGN;
+        let blocks = split(0, size, 8);
+        assert!(cover(&blocks, size), "{blocks:?}");
+        let lengths: Vec<u64> = blocks.iter().map(|b| b.end - b.start).collect();
+        assert_eq!(
+            lengths[8..12],
+            [8 * ALIGN; 4],
+            "whole blocks while much is left"
+        );
+        assert!(
+            lengths.windows(2).skip(8).all(|w| w[1] <= w[0]),
+            "{lengths:?}"
+        );
+        assert_eq!(
+            lengths[lengths.len() - 16..],
+            [ALIGN; 16],
+            "an eighth at the end"
+        );
+        assert!(blocks.len() <= 64, "{}", blocks.len());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::remote::GrowingHash;
 /// The unit the server reads in.
 const BLOCK_SHIFT: u32 = 20;
 /// Blocks announced at a time: each announcement starts one `dd` on the server.
-const STEP: u64 = 32;
+const STEP: u64 = 8;
 
 pub(super) struct SftpGrowingHash {
     conn: Arc<Connection>,

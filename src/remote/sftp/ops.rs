@@ -223,21 +223,11 @@ async fn posix_rename(
     }
 }
 
-/// Sets the modification time, keeping the access time.
+/// Sets the modification time (and the access time with it, as a finished write does:
+/// `writer::times`).
 pub(super) async fn set_mtime(conn: &Connection, path: &str, mtime: i64) -> Result<()> {
-    let mtime = u32::try_from(mtime.max(0)).unwrap_or(u32::MAX);
-    let current = conn
-        .sftp
-        .stat(path)
-        .await
-        .map_err(|err| conn.error(&err, path))?;
-    let attrs = FileAttributes {
-        atime: Some(current.attrs.atime.unwrap_or(mtime)),
-        mtime: Some(mtime),
-        ..FileAttributes::default()
-    };
     conn.sftp
-        .setstat(path, attrs)
+        .setstat(path, super::writer::times(mtime))
         .await
         .map(drop)
         .map_err(|err| conn.error(&err, path))
