@@ -192,6 +192,8 @@ impl FileCopy<'_> {
         // The blocks start on our own connection once they are known (a round trip); other
         // sessions open meanwhile (channels in three, logins in ten) and join as they can.
         let first = async {
+            // Owned here, so that failing to work the blocks out ends every wait for them.
+            let known = known;
             let segments = match self.starting_blocks(target, resume, count).await {
                 Ok(segments) => segments,
                 Err(err) => {

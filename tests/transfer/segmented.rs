@@ -188,6 +188,29 @@ async fn a_server_that_will_not_reopen_the_part_gets_one_stream() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(names, ["big.bin"], "no part file is left");
+
+    // A stale part longer than the file cannot even be emptied: the blocks are never worked
+    // out, the sessions opening meanwhile give up, and the fresh part takes the file.
+    let stale = fx.local("up").join("stale.bin");
+    random_file(&stale, 64 * MIB as usize, 17);
+    std::fs::write(
+        server.root().join("stale.bin.ferry-part"),
+        vec![7u8; 65 * MIB as usize],
+    )
+    .expect("stale part");
+    let up = run(
+        &client,
+        Direction::Upload,
+        stale.to_str().expect("utf8"),
+        "/",
+    )
+    .await;
+    assert_eq!(up.attempts, 1, "{up:?}");
+    assert_eq!(
+        sha256_file(&server.root().join("stale.bin")),
+        sha256_file(&stale)
+    );
+    assert!(!server.root().join("stale.bin.ferry-part").exists());
     client.request(Request::Shutdown).await;
 }
 
