@@ -201,13 +201,28 @@ impl Store {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs `without_panic`: its panics are expected and not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs `f`, turning a panic into `Err(())` without printing it: redb may panic on a file that
-/// was altered behind its back, and that must come out as one "damaged" message.
+/// was altered behind its back, and that must come out as one "damaged" message. Only this
+/// thread's panics are kept quiet: the hook is process-wide, and swapping it for the call
+/// silenced every other thread's panic meanwhile (and, with two calls at once, for good).
 pub(crate) fn without_panic<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
     let result = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|quiet| quiet.set(false));
     result.map_err(|_| ())
 }
 
