@@ -131,7 +131,11 @@ async fn plan_batch(
 ) -> Result<(), RemoteError> {
     let pool = shared.pool(&request.profile).await?;
     let lease = pool.acquire(0).await?;
-    let base = start_dir(&pool, lease.remote().as_ref()).await?;
+    // Asking for the login directory costs a round trip: only when a remote path needs it.
+    let base = match names_start_dir(request) {
+        true => start_dir(&pool, lease.remote().as_ref()).await?,
+        false => "/".to_string(),
+    };
     let mut request = request.clone();
     if let Some(peer) = request.peer.clone()
         && !request.target.starts_with('/')
@@ -184,6 +188,16 @@ async fn plan_batch(
         finished: true,
     });
     Ok(())
+}
+
+/// Whether a remote path of `request` is relative to the profile's start directory (an
+/// upload's target; a download's or relay's sources).
+fn names_start_dir(request: &TransferRequest) -> bool {
+    let relative = |path: &String| !path.starts_with('/');
+    match request.direction {
+        Direction::Upload => relative(&request.target),
+        Direction::Download | Direction::Relay => request.sources.iter().any(relative),
+    }
 }
 
 /// A profile's start directory: its remote dir, or the login directory.
@@ -412,5 +426,35 @@ impl Shared {
     /// Its connections close once their current work ends.
     pub(crate) async fn drop_pool(&self, name: &str) {
         self.pools.lock().await.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::model::OverwritePolicy;
+
+    fn request(direction: Direction, sources: &[&str], target: &str) -> TransferRequest {
+        TransferRequest {
+            direction,
+            profile: "srv".into(),
+            peer: None,
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            target: target.into(),
+            recursive: false,
+            overwrite: OverwritePolicy::Overwrite,
+            limit: 0,
+        }
+    }
+
+    #[test]
+    fn the_login_directory_is_asked_for_only_when_a_remote_path_is_relative() {
+        use Direction::{Download, Relay, Upload};
+        assert!(!names_start_dir(&request(Upload, &["a", "b"], "/in")));
+        assert!(names_start_dir(&request(Upload, &["/a"], "in")));
+        assert!(names_start_dir(&request(Upload, &["/a"], "")));
+        assert!(!names_start_dir(&request(Download, &["/a", "/b"], "down")));
+        assert!(names_start_dir(&request(Download, &["/a", "b"], "/down")));
+        assert!(names_start_dir(&request(Relay, &["a"], "/there")));
     }
 }
