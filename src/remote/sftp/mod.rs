@@ -31,6 +31,7 @@ mod pipeline;
 mod prompts;
 mod reader;
 mod session;
+mod version;
 mod whole;
 mod writer;
 

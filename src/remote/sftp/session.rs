@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use russh::ChannelMsg;
 use russh::client::Handle;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::rawsession::Limits;
@@ -20,7 +19,7 @@ use russh_sftp::protocol::Version;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
-use super::errors::{is_generic_failure, session_error, sftp_error, ssh_error};
+use super::errors::{is_generic_failure, sftp_error, ssh_error};
 use super::handshake::ClientHandler;
 use crate::remote::{Endpoint, ErrorKind, RemoteError, Result, names};
 
@@ -180,24 +179,28 @@ impl Connection {
             .channel_open_session()
             .await
             .map_err(|err| ssh_error(&err, endpoint))?;
-        channel
-            .request_subsystem(true, "sftp")
-            .await
-            .map_err(|err| ssh_error(&err, endpoint))?;
-        wait_for_reply(&mut channel, endpoint).await?;
+        let asked = std::time::Instant::now();
+        let version = tokio::time::timeout(
+            request_timeout(connect_timeout),
+            super::version::start(&mut channel, endpoint),
+        )
+        .await
+        .map_err(|_| {
+            RemoteError::new(
+                ErrorKind::Timeout,
+                endpoint,
+                "the server did not answer the SFTP version request in time",
+            )
+        })??;
+        let took = asked.elapsed();
         let config = SftpConfig {
             request_timeout_secs: request_timeout(connect_timeout).as_secs(),
             ..SftpConfig::default()
         };
         let ended = CancellationToken::new();
         let stream = coalesced(channel.into_stream(), ended.clone());
-        let sftp = RawSftpSession::new_with_config(stream, config);
-        let asked = std::time::Instant::now();
-        let version = sftp
-            .init()
-            .await
-            .map_err(|err| session_error(&err, endpoint))?;
-        Ok((sftp, ended, version, asked.elapsed()))
+        let sftp = RawSftpSession::new_with_version(stream, config, Some(version.version));
+        Ok((sftp, ended, version, took))
     }
 
     /// The link's round trip: the shortest small request seen on this session.
@@ -341,32 +344,6 @@ fn request_timeout(connect_timeout: Duration) -> Duration {
 }
 
 /// Waits for the server's answer to the subsystem request.
-async fn wait_for_reply(
-    channel: &mut russh::Channel<russh::client::Msg>,
-    endpoint: &Endpoint,
-) -> Result<()> {
-    loop {
-        match channel.wait().await {
-            Some(ChannelMsg::Success) => return Ok(()),
-            Some(ChannelMsg::Failure) => {
-                return Err(RemoteError::new(
-                    ErrorKind::Unsupported,
-                    endpoint,
-                    "the server has no sftp subsystem",
-                ));
-            }
-            Some(ChannelMsg::Close | ChannelMsg::Eof) | None => {
-                return Err(RemoteError::new(
-                    ErrorKind::ConnectionLost,
-                    endpoint,
-                    "the server closed the sftp channel at once",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-}
-
 /// Room in each direction between the SFTP client and the channel.
 const COALESCE_BUFFER: usize = 512 * 1024;
 

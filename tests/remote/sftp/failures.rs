@@ -60,6 +60,28 @@ async fn a_server_that_never_speaks_times_out() {
     silent.abort();
 }
 
+/// The version request goes out with the subsystem request; a refused subsystem is still
+/// named as such, at once, not a timeout on the version.
+#[tokio::test]
+async fn a_server_without_sftp_says_so() {
+    let target = Target::in_process(SftpServerConfig {
+        refuse_sftp: true,
+        ..Default::default()
+    })
+    .await;
+    let trust = target.trust();
+    let err = target
+        .login(
+            &target.profile(),
+            &password(&target.password),
+            &trust.options(HostKeyPolicy::Strict),
+        )
+        .await
+        .expect_err("no sftp subsystem");
+    assert_eq!(err.kind, ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("no sftp subsystem"), "{err}");
+}
+
 #[tokio::test]
 async fn a_connection_dropped_mid_write_is_lost() {
     let target = Target::in_process(SftpServerConfig {

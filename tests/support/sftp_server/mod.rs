@@ -133,6 +133,8 @@ pub struct SftpServerConfig {
     pub no_space_after_bytes: Option<u64>,
     /// Refuse every exec request (a ProFTPD-style server, or `ForceCommand internal-sftp`).
     pub refuse_exec: bool,
+    /// Refuse the `sftp` subsystem (an SSH server that only gives shells).
+    pub refuse_sftp: bool,
     /// Advertise and answer `check-file-name` and `check-file-handle` (SHA-256 only).
     pub check_file: bool,
     /// Refuse to open an existing file for writing (a drop box without overwrite or append
@@ -161,6 +163,7 @@ impl Default for SftpServerConfig {
             hostile_names: false,
             no_space_after_bytes: None,
             refuse_exec: false,
+            refuse_sftp: false,
             check_file: false,
             refuse_reopen: false,
             software: "ferry_test_sftpd".into(),

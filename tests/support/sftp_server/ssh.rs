@@ -163,7 +163,7 @@ impl russh::server::Handler for SshConnection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         let channel = self.channels.remove(&channel_id);
-        let Some(channel) = channel.filter(|_| name == "sftp") else {
+        let Some(channel) = channel.filter(|_| name == "sftp" && !self.shared.refuse_sftp) else {
             return session.channel_failure(channel_id);
         };
         session.channel_success(channel_id)?;

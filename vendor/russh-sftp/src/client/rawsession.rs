@@ -209,9 +209,18 @@ impl RawSftpSession {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        Self::new_with_version(stream, cfg, None)
+    }
+
+    /// A session whose versions were already exchanged on `stream` (`version`: the server's),
+    /// so `init` is not called. Added by ferry: see FERRY.md.
+    pub fn new_with_version<S>(stream: S, cfg: Config, version: Option<u32>) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let req_map = Arc::new(HashMap::new());
         let inner = SessionInner {
-            version: None,
+            version,
             requests: req_map.clone(),
         };
         let timeout = AtomicU64::new(cfg.request_timeout_secs);
