@@ -1,6 +1,7 @@
 //! Transfers: copying files between any two `Remote`s with part files, resume, verification and
 //! bandwidth limits. Knows nothing of the screen.
 
+mod blocks;
 pub mod bundle;
 pub mod conflict;
 pub mod copy;

@@ -150,19 +150,13 @@ impl Pool {
         }
         let step = {
             let mut slots = lock(&self.slots);
-            slots.open.retain(|slot| !slot.remote.is_closed());
-            let room = slots.open.len() + slots.opening < self.max_connections();
-            match slots.open.iter().position(|s| s.leases == 0) {
-                _ if slots.waiting > 0 => Step::Wait,
-                Some(i) => {
-                    slots.open[i].leases += 1;
-                    Step::Use(slots.open[i].remote.clone())
+            let room = self.room(&mut slots);
+            match slots.waiting > 0 {
+                true => Step::Wait,
+                false => {
+                    let idle = slots.open.iter().position(|s| s.leases == 0);
+                    claim(&mut slots, idle, room)
                 }
-                None if room => {
-                    slots.opening += 1;
-                    Step::Open
-                }
-                None => Step::Wait,
             }
         };
         match step {
@@ -176,9 +170,7 @@ impl Pool {
 
     fn next_step(&self, wants_own: bool) -> Step {
         let mut slots = lock(&self.slots);
-        // A connection the server closed is dropped here; its users find out on their own.
-        slots.open.retain(|slot| !slot.remote.is_closed());
-        let room = slots.open.len() + slots.opening < self.max_connections();
+        let room = self.room(&mut slots);
         let share = self.share;
         let pick = |slot: &Slot| slot.leases < share;
         let chosen = if let Some(i) = slots.open.iter().position(|s| s.leases == 0) {
@@ -196,17 +188,14 @@ impl Pool {
                 .max_by_key(|(_, s)| s.leases)
                 .map(|(i, _)| i)
         };
-        match chosen {
-            Some(i) => {
-                slots.open[i].leases += 1;
-                Step::Use(slots.open[i].remote.clone())
-            }
-            None if room => {
-                slots.opening += 1;
-                Step::Open
-            }
-            None => Step::Wait,
-        }
+        claim(&mut slots, chosen, room)
+    }
+
+    /// Whether the cap leaves room for another login. A connection the server closed is
+    /// dropped here; its users find out on their own.
+    fn room(&self, slots: &mut Slots) -> bool {
+        slots.open.retain(|slot| !slot.remote.is_closed());
+        slots.open.len() + slots.opening < self.max_connections()
     }
 
     /// Logs in. A transfer's login refused for good fails the profile's later transfers at once.
@@ -369,4 +358,19 @@ impl Drop for Lease {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Leases connection `chosen`, else starts a login where there is `room`, else waits.
+fn claim(slots: &mut Slots, chosen: Option<usize>, room: bool) -> Step {
+    match chosen {
+        Some(i) => {
+            slots.open[i].leases += 1;
+            Step::Use(slots.open[i].remote.clone())
+        }
+        None if room => {
+            slots.opening += 1;
+            Step::Open
+        }
+        None => Step::Wait,
+    }
 }

@@ -21,7 +21,13 @@ const MIB: u64 = 1 << 20;
 /// Each way: a 20 ms round trip, long enough to be worth three ranges.
 const ONE_WAY: Duration = Duration::from_millis(10);
 
-async fn run(client: &EngineClient, direction: Direction, source: &str, target: &str) -> Transfer {
+/// Runs one transfer to its end: done, its blocks forgotten; its record.
+pub(crate) async fn run(
+    client: &EngineClient,
+    direction: Direction,
+    source: &str,
+    target: &str,
+) -> Transfer {
     let mut watch = client.subscribe(false);
     let batch = enqueue(client, request(direction, "srv", &[source], target, false)).await;
     let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;

@@ -13,11 +13,10 @@ use ferry::engine::EngineClient;
 use ferry::engine::api::Request;
 use ferry::profile::Protocol;
 use ferry::transfer::copy::Verification;
-use ferry::transfer::model::{Direction, Transfer, TransferState};
+use ferry::transfer::model::Direction;
 
-use crate::support::engine::{
-    EngineFixture, enqueue, history, random_file, request, sha256_file, wait_batches,
-};
+use crate::segmented::run;
+use crate::support::engine::{EngineFixture, random_file, sha256_file};
 use crate::support::ftp_server::{FtpServer, FtpServerConfig};
 use crate::support::relay::Relay;
 
@@ -26,21 +25,6 @@ const MIB: u64 = 1 << 20;
 const ONE_WAY: Duration = Duration::from_millis(10);
 /// The profile's cap on connections: fewer than the link's three ranges.
 const MAX_CONNECTIONS: u32 = 2;
-
-async fn run(client: &EngineClient, direction: Direction, source: &str, target: &str) -> Transfer {
-    let mut watch = client.subscribe(false);
-    let batch = enqueue(client, request(direction, "srv", &[source], target, false)).await;
-    let (summaries, events) = wait_batches(&mut watch, &[batch], Duration::from_secs(600)).await;
-    assert_eq!(summaries[0].done, 1, "{summaries:?} {events:?}");
-    let record = history(client, 10, false)
-        .await
-        .into_iter()
-        .find(|t| t.batch == batch)
-        .expect("in history");
-    assert_eq!(record.state, TransferState::Done, "{record:?}");
-    assert!(record.segments.is_empty(), "ranges are forgotten once done");
-    record
-}
 
 fn engine_through(relay: &Relay, user: &str, password: &str) -> (EngineFixture, EngineClient) {
     let fx = EngineFixture::new(|c| c.transfer.retry_attempts = 10);
