@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::api::{BatchSummary, Event, Failure, Response};
 use super::{Shared, lock};
 use crate::remote::{ErrorKind, RemoteError};
+use crate::transfer::lanes;
 use crate::transfer::limit::RateLimiter;
 use crate::transfer::model::{
     Direction, ItemKind, Transfer, TransferRequest, TransferState, now_us,
@@ -130,6 +131,7 @@ async fn plan_batch(
     request: &TransferRequest,
 ) -> Result<(), RemoteError> {
     let pool = shared.pool(&request.profile).await?;
+    lanes::warm_up(&pool, request.direction, &request.sources).await;
     let lease = pool.acquire(0).await?;
     // Asking for the login directory costs a round trip: only when a remote path needs it.
     let base = match names_start_dir(request) {

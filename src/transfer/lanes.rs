@@ -4,7 +4,8 @@
 //! transfer waits; never waiting for one). The profile's `max_connections` is never exceeded:
 //! FTP, one transfer per connection, gets its further sessions from the pool only. Nothing
 //! waits for them: the blocks start on the copy's own connection, and each session that opens
-//! later takes the next block.
+//! later takes the next block. A large upload starts those logins with its first one
+//! (`warm_up`), so that they are ready when its blocks are.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +13,9 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::model::Direction;
 use super::pool::{Lease, Pool};
+use super::segments::SEGMENT_FROM;
 use crate::remote::Remote;
 
 /// A session that joined a segmented copy.
@@ -38,6 +41,24 @@ impl Joined {
             Joined::Channel(channel) => channel.close().await,
             Joined::Lease(lease) if healthy => lease.release(),
             Joined::Lease(lease) => drop(lease),
+        }
+    }
+}
+
+/// Starts the logins a large upload's blocks will borrow, alongside the first one, when the
+/// copy is likely to be segmented: an SFTP upload of a local file from the segmenting size,
+/// unless a connection already open shows a short link, where one stream keeps up.
+pub async fn warm_up(pool: &Arc<Pool>, direction: Direction, sources: &[String]) {
+    if direction != Direction::Upload || !pool.multiplexes() || pool.short_link() {
+        return;
+    }
+    for source in sources {
+        let large = tokio::fs::metadata(source)
+            .await
+            .is_ok_and(|meta| meta.is_file() && meta.len() >= SEGMENT_FROM);
+        if large {
+            pool.open_spares();
+            return;
         }
     }
 }

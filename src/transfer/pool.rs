@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::segments::LONG_LINK;
 use crate::profile::Profile;
 use crate::remote::{ConnectOptions, Credentials, ErrorKind, Remote, RemoteError, connect};
 
@@ -36,6 +37,8 @@ struct Slots {
     opening: usize,
     /// Transfers waiting in `acquire` for a connection.
     waiting: usize,
+    /// Of the logins under way, those started ahead of need (`open_spares`), owed to no one.
+    spares: usize,
 }
 
 /// The connections of one profile.
@@ -115,6 +118,14 @@ impl Pool {
         self.share > 1
     }
 
+    /// Whether an open connection measured a round trip short enough for one stream.
+    pub fn short_link(&self) -> bool {
+        lock(&self.slots)
+            .open
+            .iter()
+            .any(|slot| slot.remote.round_trip().is_some_and(|rtt| rtt < LONG_LINK))
+    }
+
     /// Forgets a remembered login failure (the user asked to retry).
     pub fn clear_fatal(&self) {
         *lock(&self.fatal) = None;
@@ -141,24 +152,37 @@ impl Pool {
         }
     }
 
-    /// One more connection for the ranges of a segmented copy, only if one is free now: an
-    /// idle one, or a new login where the cap leaves room and no transfer is waiting for a
-    /// connection. None rather than waiting; a failed login is an error (nothing else).
+    /// One more connection for the ranges of a segmented copy, only if one is free: an idle
+    /// one, a spare still logging in, or a new login where the cap leaves room and no transfer
+    /// is waiting for a connection. None rather than waiting for a transfer to end; a failed
+    /// login is an error (nothing else).
     pub async fn try_acquire(self: &Arc<Self>) -> Option<Result<Lease, RemoteError>> {
-        if lock(&self.fatal).is_some() {
-            return None;
-        }
-        let step = {
-            let mut slots = lock(&self.slots);
-            let room = self.room(&mut slots);
-            match slots.waiting > 0 {
-                true => Step::Wait,
-                false => {
-                    let idle = slots.open.iter().position(|s| s.leases == 0);
-                    claim(&mut slots, idle, room)
-                }
+        loop {
+            if lock(&self.fatal).is_some() {
+                return None;
             }
-        };
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (step, spare_coming) = {
+                let mut slots = lock(&self.slots);
+                let room = self.room(&mut slots);
+                match slots.waiting > 0 {
+                    true => (Step::Wait, false),
+                    false => {
+                        let idle = slots.open.iter().position(|s| s.leases == 0);
+                        (claim(&mut slots, idle, room), slots.spares > 0)
+                    }
+                }
+            };
+            match step {
+                Step::Wait if spare_coming => notified.await,
+                step => return self.take(step).await,
+            }
+        }
+    }
+
+    async fn take(self: &Arc<Self>, step: Step) -> Option<Result<Lease, RemoteError>> {
         match step {
             Step::Use(remote) => Some(Ok(self.lease(remote))),
             // A refused extra login is no verdict on the profile: servers that cap sessions per
@@ -166,6 +190,55 @@ impl Pool {
             Step::Open => Some(self.open(Wanted::ForRange).await),
             Step::Wait => None,
         }
+    }
+
+    /// Starts logins ahead of need, up to the cap less one (kept for whoever asks next) and
+    /// only while no transfer waits: a large copy about to start borrows them for its ranges,
+    /// and logging in alongside the first connection costs no time of its own. Each one joins
+    /// the idle connections; one that fails is forgotten (the copy does without it). Only
+    /// where every host key on the way is known already: no login racing another one may ask
+    /// about a key.
+    pub fn open_spares(self: &Arc<Self>) {
+        if !self.keys_known() {
+            return;
+        }
+        loop {
+            {
+                let mut slots = lock(&self.slots);
+                // Room for one more besides this spare, after dropping closed connections.
+                let room = self.room(&mut slots)
+                    && slots.open.len() + slots.opening + 1 < self.max_connections();
+                if slots.waiting > 0 || !room {
+                    return;
+                }
+                slots.opening += 1;
+                slots.spares += 1;
+            }
+            let pool = self.clone();
+            tokio::spawn(async move {
+                let spare = Spare(&pool);
+                match pool.open(Wanted::ForRange).await {
+                    Ok(lease) => lease.release(),
+                    Err(err) => tracing::debug!(%err, "a spare login failed"),
+                }
+                drop(spare);
+            });
+        }
+    }
+
+    /// Whether known_hosts holds a key for the server and for every jump host on the way.
+    fn keys_known(&self) -> bool {
+        let known = self
+            .options
+            .known_hosts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hops = self.options.jumps.iter().map(|hop| &hop.profile);
+        std::iter::once(&self.profile).chain(hops).all(|profile| {
+            !known
+                .known_algorithms(&profile.host, profile.port)
+                .is_empty()
+        })
     }
 
     fn next_step(&self, wants_own: bool) -> Step {
@@ -312,6 +385,19 @@ impl Drop for Login<'_> {
             lock(&self.pool.slots).opening -= 1;
             self.pool.changed.notify_waiters();
         }
+    }
+}
+
+/// A spare login under way, counted in `Slots::spares` until it ended and, when it succeeded,
+/// its connection joined the idle ones.
+struct Spare<'a>(&'a Pool);
+
+impl Drop for Spare<'_> {
+    fn drop(&mut self) {
+        let mut slots = lock(&self.0.slots);
+        slots.spares = slots.spares.saturating_sub(1);
+        drop(slots);
+        self.0.changed.notify_waiters();
     }
 }
 

@@ -30,10 +30,10 @@ type Queue = std::sync::Mutex<VecDeque<(usize, Segment)>>;
 /// Files from this size may be segmented.
 pub const SEGMENT_FROM: u64 = 64 << 20;
 /// Below this round trip one stream keeps up (loopback, a LAN): more would only cost CPU.
-const LONG_LINK: Duration = Duration::from_millis(5);
+pub(super) const LONG_LINK: Duration = Duration::from_millis(5);
 /// Round trip that each further range is worth.
-const PER_RANGE: Duration = Duration::from_millis(6);
-const MOST_RANGES: u64 = 8;
+const PER_RANGE: Duration = Duration::from_millis(5);
+const MOST_RANGES: u64 = 12;
 /// The smallest range: shorter ones end before their pipeline fills.
 const SMALLEST_RANGE: u64 = 16 << 20;
 /// How often the copy's hash is told how far the file is complete.

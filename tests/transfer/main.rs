@@ -18,3 +18,4 @@ mod real;
 mod resilience;
 mod segmented;
 mod segmented_ftp;
+mod spares;
