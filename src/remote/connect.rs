@@ -29,7 +29,13 @@ pub struct ConnectOptions {
     pub in_flight_bytes: usize,
     /// SFTP jump hosts to go through, first to last (empty: connect directly).
     pub jumps: Vec<Hop>,
+    /// Told, on a direct SFTP connection, how long the server took to greet once the TCP
+    /// connection stood: about one round trip, known early in the login.
+    pub greeted: Option<Greeted>,
 }
+
+/// See [`ConnectOptions::greeted`].
+pub type Greeted = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// A jump host on the way to a server: its address, login and host-key policy.
 #[derive(Clone, Debug)]

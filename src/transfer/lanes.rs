@@ -45,11 +45,11 @@ impl Joined {
     }
 }
 
-/// Starts the logins a large upload's blocks will borrow, alongside the first one, when the
-/// copy is likely to be segmented: an SFTP upload of a local file from the segmenting size,
-/// unless a connection already open shows a short link, where one stream keeps up.
+/// Asks for the logins a large upload's blocks will borrow to start alongside its first one
+/// (`Pool::want_spares`, on a long link only): an SFTP upload of a local file from the
+/// segmenting size.
 pub async fn warm_up(pool: &Arc<Pool>, direction: Direction, sources: &[String]) {
-    if direction != Direction::Upload || !pool.multiplexes() || pool.short_link() {
+    if direction != Direction::Upload || !pool.multiplexes() {
         return;
     }
     for source in sources {
@@ -57,7 +57,7 @@ pub async fn warm_up(pool: &Arc<Pool>, direction: Direction, sources: &[String])
             .await
             .is_ok_and(|meta| meta.is_file() && meta.len() >= SEGMENT_FROM);
         if large {
-            pool.open_spares();
+            pool.want_spares();
             return;
         }
     }

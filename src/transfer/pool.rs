@@ -7,6 +7,7 @@
 //! so queued transfers fail at once instead of each trying.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,9 @@ use crate::profile::Profile;
 use crate::remote::{ConnectOptions, Credentials, ErrorKind, Remote, RemoteError, connect};
 
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// A server greeting slower than this tells of a long link: OpenSSH on loopback greets in
+/// about 10 ms (it starts a process for the session first), over a LAN hardly later.
+const FAR_GREETING: Duration = Duration::from_millis(30);
 /// Transfers one SFTP connection carries at once.
 const SFTP_SHARE: usize = 8;
 /// From this size a file wants a connection to itself (its throughput needs the server's
@@ -54,6 +58,8 @@ pub struct Pool {
     fatal: Mutex<Option<RemoteError>>,
     /// Remote directories known to exist (saves a stat per file when many go to one tree).
     made_dirs: Mutex<HashSet<String>>,
+    /// A large copy is about to start: the next login's greeting says whether spares pay.
+    spares_wanted: AtomicBool,
 }
 
 /// A connection lent to one transfer. `release` returns it to the pool; dropping it (after a
@@ -96,6 +102,7 @@ impl Pool {
             changed: Notify::new(),
             fatal: Mutex::new(None),
             made_dirs: Mutex::new(HashSet::new()),
+            spares_wanted: AtomicBool::new(false),
         })
     }
 
@@ -118,12 +125,27 @@ impl Pool {
         self.share > 1
     }
 
-    /// Whether an open connection measured a round trip short enough for one stream.
-    pub fn short_link(&self) -> bool {
-        lock(&self.slots)
+    /// A large copy is about to start and its blocks will borrow connections: spare logins
+    /// start at once where an open connection measured a long link, or as soon as the next
+    /// login's server greeting shows one; none on a short link, where one stream keeps up.
+    pub fn want_spares(self: &Arc<Self>) {
+        let measured = lock(&self.slots)
             .open
             .iter()
-            .any(|slot| slot.remote.round_trip().is_some_and(|rtt| rtt < LONG_LINK))
+            .filter_map(|slot| slot.remote.round_trip())
+            .min();
+        match measured {
+            Some(round_trip) if round_trip >= LONG_LINK => self.open_spares(),
+            Some(_) => {}
+            None => self.spares_wanted.store(true, Ordering::SeqCst),
+        }
+    }
+
+    /// A login's server greeting took `took`.
+    fn greeted(self: &Arc<Self>, took: Duration) {
+        if self.spares_wanted.swap(false, Ordering::SeqCst) && took >= FAR_GREETING {
+            self.open_spares();
+        }
     }
 
     /// Forgets a remembered login failure (the user asked to retry).
@@ -192,12 +214,12 @@ impl Pool {
         }
     }
 
-    /// Starts logins ahead of need, up to the cap less one (kept for whoever asks next) and
-    /// only while no transfer waits: a large copy about to start borrows them for its ranges,
-    /// and logging in alongside the first connection costs no time of its own. Each one joins
-    /// the idle connections; one that fails is forgotten (the copy does without it). Only
-    /// where every host key on the way is known already: no login racing another one may ask
-    /// about a key.
+    /// Starts logins ahead of need, up to the cap and only while no transfer waits: a large
+    /// copy about to start borrows them for its ranges, and logging in alongside its first
+    /// connection costs no time of its own. Each one joins the idle connections (the copy's
+    /// own transfer takes an idle one like any other); one that fails is forgotten (the copy
+    /// does without it). Only where every host key on the way is known already: no login
+    /// racing another one may ask about a key.
     pub fn open_spares(self: &Arc<Self>) {
         if !self.keys_known() {
             return;
@@ -205,10 +227,7 @@ impl Pool {
         loop {
             {
                 let mut slots = lock(&self.slots);
-                // Room for one more besides this spare, after dropping closed connections.
-                let room = self.room(&mut slots)
-                    && slots.open.len() + slots.opening + 1 < self.max_connections();
-                if slots.waiting > 0 || !room {
+                if slots.waiting > 0 || !self.room(&mut slots) {
                     return;
                 }
                 slots.opening += 1;
@@ -277,7 +296,14 @@ impl Pool {
             pool: self,
             ended: false,
         };
-        let connected = connect(&self.profile, &self.credentials, &self.options).await;
+        let mut options = self.options.clone();
+        let pool = Arc::downgrade(self);
+        options.greeted = Some(Arc::new(move |took| {
+            if let Some(pool) = pool.upgrade() {
+                pool.greeted(took);
+            }
+        }));
+        let connected = connect(&self.profile, &self.credentials, &options).await;
         let mut slots = lock(&self.slots);
         slots.opening -= 1;
         login.ended = true;

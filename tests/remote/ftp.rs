@@ -66,6 +66,7 @@ fn options() -> ConnectOptions {
         prompt: Arc::new(NoPrompt),
         in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
         jumps: Vec::new(),
+        greeted: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn pool_for(port: u16, password: &str, max_connections: u32, dir: &std::path::Pa
         prompt: Arc::new(NoPrompt),
         in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
         jumps: Vec::new(),
+        greeted: None,
     };
     Pool::new(profile, credentials, options)
 }

@@ -22,6 +22,7 @@ mod connect;
 mod errors;
 mod exec;
 mod gather;
+mod greeting;
 mod growing;
 mod handshake;
 mod jump;
@@ -116,6 +117,7 @@ async fn establish(
         Some(channel) => connect::handshake(channel, config, handler).await?,
         None => {
             let stream = connect::open_tcp(profile, endpoint).await?;
+            let stream = greeting::Greeting::new(stream, options.greeted.clone());
             connect::handshake(stream, config, handler).await?
         }
     };

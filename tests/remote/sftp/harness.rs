@@ -103,6 +103,7 @@ impl Trust {
             prompt: self.prompt.clone(),
             in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
             jumps: Vec::new(),
+            greeted: None,
         }
     }
 }
