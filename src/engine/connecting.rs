@@ -110,7 +110,8 @@ impl Shared {
             prompt: super::questions::prompt_for(self, &profile.name),
             in_flight_bytes: self.in_flight_bytes(),
             jumps: Vec::new(),
-            greeted: None,
+            on_login: None,
+            auth_gate: None,
         }
     }
 }

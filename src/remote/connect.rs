@@ -29,13 +29,26 @@ pub struct ConnectOptions {
     pub in_flight_bytes: usize,
     /// SFTP jump hosts to go through, first to last (empty: connect directly).
     pub jumps: Vec<Hop>,
-    /// Told, on a direct SFTP connection, how long the server took to greet once the TCP
-    /// connection stood: about one round trip, known early in the login.
-    pub greeted: Option<Greeted>,
+    /// Told how a direct SFTP login goes, step by step (none: nobody asks).
+    pub on_login: Option<LoginWatch>,
+    /// Where set, an SFTP login goes as far as the host key, then waits for this to turn true
+    /// before it authenticates (a spare waits for the first login to get in); it gives up
+    /// when the sender goes without.
+    pub auth_gate: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
-/// See [`ConnectOptions::greeted`].
-pub type Greeted = Arc<dyn Fn(Duration) + Send + Sync>;
+/// See [`ConnectOptions::on_login`].
+pub type LoginWatch = Arc<dyn Fn(LoginStep) + Send + Sync>;
+
+/// A step of a direct SFTP login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginStep {
+    /// The server's first bytes (its SSH greeting) came this long after the TCP connection
+    /// stood: a round trip plus the server's own delay before it greets.
+    Greeted(Duration),
+    /// The host key was accepted and the login succeeded.
+    Authenticated,
+}
 
 /// A jump host on the way to a server: its address, login and host-key policy.
 #[derive(Clone, Debug)]

@@ -21,7 +21,7 @@ pub mod trust;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use connect::{ConnectOptions, Credentials, Hop, connect, endpoint_of};
+pub use connect::{ConnectOptions, Credentials, Hop, LoginStep, LoginWatch, connect, endpoint_of};
 pub use entry::{Entry, EntryKind};
 pub use error::{Endpoint, ErrorKind, IoSide, RemoteError};
 

@@ -1,11 +1,12 @@
 //! The sessions a segmented copy's blocks travel on besides its own connection: more channels
 //! on it where one connection carries several transfers (SFTP), and more of the profile's
-//! connections where its pool has some free (an idle one, or room for a login while no
-//! transfer waits; never waiting for one). The profile's `max_connections` is never exceeded:
+//! connections where its pool has some free (an idle one, a spare logging in, or room for a
+//! login while no transfer waits; never waiting for a transfer to end). The profile's
+//! `max_connections` is never exceeded:
 //! FTP, one transfer per connection, gets its further sessions from the pool only. Nothing
 //! waits for them: the blocks start on the copy's own connection, and each session that opens
-//! later takes the next block. A large upload starts those logins with its first one
-//! (`warm_up`), so that they are ready when its blocks are.
+//! later takes the next block. On a long link a large upload starts those logins as soon as
+//! its first one has logged in (`warm_up`), so that they are ready when its blocks are.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::Direction;
 use super::pool::{Lease, Pool};
-use super::segments::SEGMENT_FROM;
+use super::segments::{SEGMENT_FROM, extra_sessions};
 use crate::remote::Remote;
 
 /// A session that joined a segmented copy.
@@ -45,19 +46,23 @@ impl Joined {
     }
 }
 
-/// Asks for the logins a large upload's blocks will borrow to start alongside its first one
-/// (`Pool::want_spares`, on a long link only): an SFTP upload of a local file from the
-/// segmenting size.
+/// Sources looked at for a large file before the first login (each costs a local stat).
+const LOOKED_AT: usize = 8;
+
+/// Asks for the logins a large upload's blocks will borrow to start while its first one gets
+/// ready (`Pool::want_spares`, on a long link only): an SFTP upload naming a local file from
+/// the segmenting size among its first sources.
 pub async fn warm_up(pool: &Arc<Pool>, direction: Direction, sources: &[String]) {
     if direction != Direction::Upload || !pool.multiplexes() {
         return;
     }
-    for source in sources {
-        let large = tokio::fs::metadata(source)
-            .await
-            .is_ok_and(|meta| meta.is_file() && meta.len() >= SEGMENT_FROM);
-        if large {
-            pool.want_spares();
+    for source in sources.iter().take(LOOKED_AT) {
+        let size = match tokio::fs::metadata(source).await {
+            Ok(meta) if meta.is_file() => meta.len(),
+            _ => continue,
+        };
+        if size >= SEGMENT_FROM {
+            pool.want_spares(extra_sessions(size));
             return;
         }
     }

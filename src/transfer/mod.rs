@@ -9,7 +9,7 @@ mod digest;
 pub mod execute;
 mod fresh_part;
 pub mod gather;
-pub mod lanes;
+pub(crate) mod lanes;
 pub mod limit;
 pub mod model;
 pub mod plan;

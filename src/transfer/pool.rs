@@ -2,20 +2,25 @@
 //! closed after a minute idle. An SFTP connection carries several small transfers at once (its
 //! requests multiplex, and one server process serves them without the cost of more logins);
 //! a large file gets a connection of its own while the cap allows. FTP does one transfer per
-//! connection. A segmented copy may borrow more for its ranges, but only what is free at once
-//! (`try_acquire`): it never waits, and never takes what a waiting transfer is owed. A login that fails for good (wrong password, untrusted host key) is remembered
-//! so queued transfers fail at once instead of each trying.
+//! connection. A segmented copy may borrow more for its ranges, but only what is free
+//! (`try_acquire`): it waits for a spare login under way (`open_spares`, started for a large
+//! upload on a long link), never for a transfer to end, and never takes what a waiting
+//! transfer is owed. A login that fails for good (wrong password, untrusted host key) is
+//! remembered so queued transfers fail at once instead of each trying.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use super::segments::LONG_LINK;
-use crate::profile::Profile;
-use crate::remote::{ConnectOptions, Credentials, ErrorKind, Remote, RemoteError, connect};
+use crate::profile::{HostKeyPolicy, Profile};
+use crate::remote::trust::NoPrompt;
+use crate::remote::{
+    ConnectOptions, Credentials, ErrorKind, LoginStep, LoginWatch, Remote, RemoteError, connect,
+};
 
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// A server greeting slower than this tells of a long link: OpenSSH on loopback greets in
@@ -53,13 +58,14 @@ pub struct Pool {
     /// Transfers per connection.
     share: usize,
     slots: Mutex<Slots>,
-    /// Woken when a lease ends or a login finishes.
+    /// Woken when a lease ends, a login finishes or a spare login ends.
     changed: Notify,
     fatal: Mutex<Option<RemoteError>>,
     /// Remote directories known to exist (saves a stat per file when many go to one tree).
     made_dirs: Mutex<HashSet<String>>,
-    /// A large copy is about to start: the next login's greeting says whether spares pay.
-    spares_wanted: AtomicBool,
+    /// Spares a large copy about to start could use, for the next login to start once it
+    /// shows a long link (0: none wanted).
+    spares_wanted: AtomicUsize,
 }
 
 /// A connection lent to one transfer. `release` returns it to the pool; dropping it (after a
@@ -77,6 +83,8 @@ enum Wanted {
     ByTransfer,
     /// One more range of a segmented copy, which can do without.
     ForRange,
+    /// A spare for a copy about to start (`open_spares`).
+    Spare,
 }
 
 /// What `acquire` does next.
@@ -102,7 +110,7 @@ impl Pool {
             changed: Notify::new(),
             fatal: Mutex::new(None),
             made_dirs: Mutex::new(HashSet::new()),
-            spares_wanted: AtomicBool::new(false),
+            spares_wanted: AtomicUsize::new(0),
         })
     }
 
@@ -125,27 +133,47 @@ impl Pool {
         self.share > 1
     }
 
-    /// A large copy is about to start and its blocks will borrow connections: spare logins
-    /// start at once where an open connection measured a long link, or as soon as the next
-    /// login's server greeting shows one; none on a short link, where one stream keeps up.
-    pub fn want_spares(self: &Arc<Self>) {
+    /// A large copy is about to start and its blocks could use up to `most` more connections:
+    /// spare logins start at once where an open connection measured a long link; else the
+    /// next login watches its own steps, and once it has logged in after a slow greeting (a
+    /// long link), the spares follow. None on a short link, where one stream keeps up.
+    pub fn want_spares(self: &Arc<Self>, most: usize) {
         let measured = lock(&self.slots)
             .open
             .iter()
             .filter_map(|slot| slot.remote.round_trip())
             .min();
         match measured {
-            Some(round_trip) if round_trip >= LONG_LINK => self.open_spares(),
+            Some(round_trip) if round_trip >= LONG_LINK => self.open_spares(most),
             Some(_) => {}
-            None => self.spares_wanted.store(true, Ordering::SeqCst),
+            None => self.spares_wanted.store(most, Ordering::SeqCst),
         }
     }
 
-    /// A login's server greeting took `took`.
-    fn greeted(self: &Arc<Self>, took: Duration) {
-        if self.spares_wanted.swap(false, Ordering::SeqCst) && took >= FAR_GREETING {
-            self.open_spares();
-        }
+    /// For the login that answers `want_spares`: after a slow greeting (a long link) the
+    /// spares start and go as far as the host key (refusing one that differs, without a
+    /// question). Where the profile has a password, they try it only once this login is in,
+    /// and give up if it fails: no password is ever guessed more than once at a time. Keys
+    /// and the agent only offer public keys, as every SSH client does, so those spares go on.
+    fn spares_after_login(self: &Arc<Self>, most: usize) -> LoginWatch {
+        let gated = self.credentials.password.is_some();
+        let pool = Arc::downgrade(self);
+        let gate = Mutex::new(None::<watch::Sender<bool>>);
+        Arc::new(move |step| match step {
+            LoginStep::Greeted(took) if took >= FAR_GREETING => {
+                if let Some(pool) = pool.upgrade() {
+                    let (open, waiting) = watch::channel(false);
+                    *lock(&gate) = Some(open);
+                    pool.start_spares(most, gated.then_some(waiting));
+                }
+            }
+            LoginStep::Greeted(_) => {}
+            LoginStep::Authenticated => {
+                if let Some(open) = lock(&gate).as_ref() {
+                    open.send_replace(true);
+                }
+            }
+        })
     }
 
     /// Forgets a remembered login failure (the user asked to retry).
@@ -214,17 +242,23 @@ impl Pool {
         }
     }
 
-    /// Starts logins ahead of need, up to the cap and only while no transfer waits: a large
-    /// copy about to start borrows them for its ranges, and logging in alongside its first
-    /// connection costs no time of its own. Each one joins the idle connections (the copy's
-    /// own transfer takes an idle one like any other); one that fails is forgotten (the copy
-    /// does without it). Only where every host key on the way is known already: no login
-    /// racing another one may ask about a key.
-    pub fn open_spares(self: &Arc<Self>) {
+    /// Starts up to `most` logins ahead of need, within the cap and only while no transfer
+    /// waits: a large copy about to start borrows them for its ranges, and logging in while its
+    /// first connection gets ready costs no time of its own. Each one joins the idle
+    /// connections (the copy's own transfer takes an idle one like any other); one that fails
+    /// is forgotten (the copy does without it). Only where every host key on the way is known,
+    /// and spares never ask: a key that differs now is refused without a question.
+    pub fn open_spares(self: &Arc<Self>, most: usize) {
+        self.start_spares(most, None);
+    }
+
+    /// As `open_spares`; with a `gate`, each spare waits for it before it authenticates
+    /// (`ConnectOptions::auth_gate`).
+    fn start_spares(self: &Arc<Self>, most: usize, gate: Option<watch::Receiver<bool>>) {
         if !self.keys_known() {
             return;
         }
-        loop {
+        for _ in 0..most {
             {
                 let mut slots = lock(&self.slots);
                 if slots.waiting > 0 || !self.room(&mut slots) {
@@ -233,10 +267,10 @@ impl Pool {
                 slots.opening += 1;
                 slots.spares += 1;
             }
-            let pool = self.clone();
+            let spare = Spare(self.clone());
+            let gate = gate.clone();
             tokio::spawn(async move {
-                let spare = Spare(&pool);
-                match pool.open(Wanted::ForRange).await {
+                match spare.0.login(Wanted::Spare, gate).await {
                     Ok(lease) => lease.release(),
                     Err(err) => tracing::debug!(%err, "a spare login failed"),
                 }
@@ -247,11 +281,7 @@ impl Pool {
 
     /// Whether known_hosts holds a key for the server and for every jump host on the way.
     fn keys_known(&self) -> bool {
-        let known = self
-            .options
-            .known_hosts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = lock(&self.options.known_hosts);
         let hops = self.options.jumps.iter().map(|hop| &hop.profile);
         std::iter::once(&self.profile).chain(hops).all(|profile| {
             !known
@@ -292,17 +322,29 @@ impl Pool {
 
     /// Logs in. A transfer's login refused for good fails the profile's later transfers at once.
     async fn open(self: &Arc<Self>, wanted: Wanted) -> Result<Lease, RemoteError> {
+        self.login(wanted, None).await
+    }
+
+    /// Logs in, authenticating only once `gate` opens where there is one.
+    async fn login(
+        self: &Arc<Self>,
+        wanted: Wanted,
+        gate: Option<watch::Receiver<bool>>,
+    ) -> Result<Lease, RemoteError> {
         let mut login = Login {
             pool: self,
             ended: false,
         };
         let mut options = self.options.clone();
-        let pool = Arc::downgrade(self);
-        options.greeted = Some(Arc::new(move |took| {
-            if let Some(pool) = pool.upgrade() {
-                pool.greeted(took);
-            }
-        }));
+        match self.spares_wanted.swap(0, Ordering::SeqCst) {
+            0 => {}
+            most => options.on_login = Some(self.spares_after_login(most)),
+        }
+        if wanted == Wanted::Spare {
+            options.host_key_policy = HostKeyPolicy::Strict;
+            options.prompt = Arc::new(NoPrompt);
+            options.auth_gate = gate;
+        }
         let connected = connect(&self.profile, &self.credentials, &options).await;
         let mut slots = lock(&self.slots);
         slots.opening -= 1;
@@ -414,11 +456,11 @@ impl Drop for Login<'_> {
     }
 }
 
-/// A spare login under way, counted in `Slots::spares` until it ended and, when it succeeded,
-/// its connection joined the idle ones.
-struct Spare<'a>(&'a Pool);
+/// A spare login under way, counted in `Slots::spares` from before its task starts until it
+/// ended and, when it succeeded, its connection joined the idle ones.
+struct Spare(Arc<Pool>);
 
-impl Drop for Spare<'_> {
+impl Drop for Spare {
     fn drop(&mut self) {
         let mut slots = lock(&self.0.slots);
         slots.spares = slots.spares.saturating_sub(1);

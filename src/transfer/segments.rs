@@ -52,6 +52,11 @@ pub(super) fn plan(copy: &FileCopy<'_>, resume: bool) -> Option<u64> {
     }
 }
 
+/// The most sessions a copy of `size` bytes could use besides its own.
+pub(super) fn extra_sessions(size: u64) -> usize {
+    (size / SMALLEST_RANGE).min(MOST_RANGES).saturating_sub(1) as usize
+}
+
 /// How many sessions a copy should use at once; None for one stream: a small file, a short link, a
 /// server that cannot move this file in ranges (FTP uploads, FTP without `REST STREAM`), or no
 /// local side (a relay streams through ferry once).

@@ -66,7 +66,8 @@ fn options() -> ConnectOptions {
         prompt: Arc::new(NoPrompt),
         in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
         jumps: Vec::new(),
-        greeted: None,
+        on_login: None,
+        auth_gate: None,
     }
 }
 

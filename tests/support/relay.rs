@@ -22,6 +22,8 @@ use tokio::time::Instant;
 
 /// Bytes read from a socket at once.
 const READ_SIZE: usize = 64 * 1024;
+/// Bytes allocated at a time for reads (freed once every chunk cut from it is written).
+const ARENA: usize = 16 * READ_SIZE;
 /// Reads held back per direction: with 64 KiB reads, far more than a 100 ms round trip at
 /// loopback speed needs, so the delay does not become a bandwidth cap.
 const HELD_READS: usize = 16 * 1024;
@@ -193,9 +195,10 @@ async fn relay_one(client: TcpStream, target: SocketAddr, delay: Duration, meter
     }
 }
 
-/// Copies `from` to `to`, each read delivered `delay` after it arrived. Reads land in one
-/// reused buffer (no zeroing, no fresh pages per read), and every read already due when the
-/// writer wakes leaves in one vectored write: the relay costs little CPU next to what it carries.
+/// Copies `from` to `to`, each read delivered `delay` after it arrived. Reads land in a large
+/// buffer cut into chunks as they arrive (no zeroing, one allocation per `ARENA` bytes), and
+/// every read already due when the writer wakes leaves in one vectored write: the relay costs
+/// little CPU next to what it carries.
 async fn forward(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
@@ -207,7 +210,9 @@ async fn forward(
     let reading = async move {
         let mut buffer = BytesMut::new();
         loop {
-            buffer.reserve(READ_SIZE);
+            if buffer.capacity() < READ_SIZE {
+                buffer.reserve(ARENA);
+            }
             let len = match from.read_buf(&mut buffer).await {
                 Ok(len) => len,
                 Err(_) => return End::Cut,

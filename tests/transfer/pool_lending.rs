@@ -31,7 +31,8 @@ fn pool_for(port: u16, password: &str, max_connections: u32, dir: &std::path::Pa
         prompt: Arc::new(NoPrompt),
         in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
         jumps: Vec::new(),
-        greeted: None,
+        on_login: None,
+        auth_gate: None,
     };
     Pool::new(profile, credentials, options)
 }

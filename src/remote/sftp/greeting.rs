@@ -1,6 +1,6 @@
 //! A stream that reports how long the server took to send its first bytes (its SSH
-//! identification line) once the TCP connection stood: about one round trip, known long before
-//! the login is over, so a pool can judge the link early (`ConnectOptions::greeted`).
+//! identification line) once the TCP connection stood: a round trip plus the server's own
+//! delay before it greets, known long before the login is over (`LoginStep::Greeted`).
 
 use std::io;
 use std::pin::Pin;
@@ -9,21 +9,21 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-use crate::remote::connect::Greeted;
+use crate::remote::{LoginStep, LoginWatch};
 
 pub(super) struct Greeting<S> {
     inner: S,
     since: Instant,
     /// Taken at the first bytes read.
-    greeted: Option<Greeted>,
+    watch: Option<LoginWatch>,
 }
 
 impl<S> Greeting<S> {
-    pub fn new(inner: S, greeted: Option<Greeted>) -> Greeting<S> {
+    pub fn new(inner: S, watch: Option<LoginWatch>) -> Greeting<S> {
         Greeting {
             inner,
             since: Instant::now(),
-            greeted,
+            watch,
         }
     }
 }
@@ -37,9 +37,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Greeting<S> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before
-            && let Some(greeted) = self.greeted.take()
+            && let Some(watch) = self.watch.take()
         {
-            greeted(self.since.elapsed());
+            watch(LoginStep::Greeted(self.since.elapsed()));
         }
         polled
     }

@@ -46,9 +46,9 @@ pub use auth::AuthEnv;
 use self::handshake::{ClientHandler, HandshakeFacts};
 use self::session::Connection;
 use super::{
-    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, ReadStream,
-    ReadWhole, Remote, Result, SessionInfo, WholeFile, WholeRead, WholeWrite, WriteStream,
-    read_back_digest,
+    Capabilities, ConnectOptions, Credentials, Endpoint, Entry, Finish, GrowingHash, LoginStep,
+    ReadStream, ReadWhole, Remote, Result, SessionInfo, WholeFile, WholeRead, WholeWrite,
+    WriteStream, read_back_digest,
 };
 use crate::profile::Profile;
 
@@ -117,11 +117,24 @@ async fn establish(
         Some(channel) => connect::handshake(channel, config, handler).await?,
         None => {
             let stream = connect::open_tcp(profile, endpoint).await?;
-            let stream = greeting::Greeting::new(stream, options.greeted.clone());
+            let stream = greeting::Greeting::new(stream, options.on_login.clone());
             connect::handshake(stream, config, handler).await?
         }
     };
+    if let Some(gate) = &options.auth_gate
+        && gate.clone().wait_for(|open| *open).await.is_err()
+    {
+        let detail = "the first login did not get in: this spare one gives up before its own";
+        return Err(super::RemoteError::new(
+            super::ErrorKind::Cancelled,
+            endpoint,
+            detail,
+        ));
+    }
     let auth_method = auth::authenticate(&mut ssh, profile, credentials, env, endpoint).await?;
+    if let Some(watch) = &options.on_login {
+        watch(LoginStep::Authenticated);
+    }
     let conn = Connection::open(
         Arc::new(ssh),
         endpoint.clone(),

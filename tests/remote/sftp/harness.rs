@@ -103,7 +103,8 @@ impl Trust {
             prompt: self.prompt.clone(),
             in_flight_bytes: ConnectOptions::DEFAULT_IN_FLIGHT,
             jumps: Vec::new(),
-            greeted: None,
+            on_login: None,
+            auth_gate: None,
         }
     }
 }

@@ -291,6 +291,11 @@ impl SftpServer {
         self.shared.counters.execs()
     }
 
+    /// Passwords checked so far (password and keyboard-interactive logins).
+    pub fn passwords_tried(&self) -> u64 {
+        self.shared.counters.passwords()
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.counters.connections()

@@ -70,6 +70,7 @@ impl SshConnection {
     }
 
     fn password_ok(&self, method: AuthMethod, user: &str, password: &[u8]) -> bool {
+        self.shared.counters.password_tried();
         self.shared.offers(method)
             && self
                 .shared

@@ -31,6 +31,7 @@ pub(super) struct Counters {
     execs: AtomicU64,
     sessions: AtomicU64,
     forwards: AtomicU64,
+    passwords: AtomicU64,
 }
 
 impl Counters {
@@ -57,6 +58,12 @@ impl Counters {
     }
     pub fn execs(&self) -> u64 {
         self.execs.load(SeqCst)
+    }
+    pub fn password_tried(&self) {
+        self.passwords.fetch_add(1, SeqCst);
+    }
+    pub fn passwords(&self) -> u64 {
+        self.passwords.load(SeqCst)
     }
     pub fn connection_accepted(&self) {
         self.connections.fetch_add(1, SeqCst);
